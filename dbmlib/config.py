@@ -1,0 +1,33 @@
+"""Paths of the project: the only place they are defined (no side effects at import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "PROJ_ROOT",
+    "DATA_DIR",
+    "RAW_DIR",
+    "PROCESSED_DIR",
+    "REPORTS_DIR",
+    "NOTEBOOKS_DIR",
+    "DEFAULT_DB",
+    "KERNEL_NAME",
+    "project_root",
+]
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJ_ROOT / "data"
+RAW_DIR = DATA_DIR / "raw"
+PROCESSED_DIR = DATA_DIR / "processed"
+REPORTS_DIR = PROJ_ROOT / "reports"
+NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
+DEFAULT_DB = PROCESSED_DIR / "marketing.duckdb"
+#: Name of the Jupyter kernel that `make` registers inside .venv.
+KERNEL_NAME = "dbm-workbench"
+
+
+def project_root() -> Path:
+    """The project root, overridable with ``DBM_PROJECT_ROOT`` (used by tests)."""
+    return Path(os.environ.get("DBM_PROJECT_ROOT", PROJ_ROOT))
