@@ -304,8 +304,8 @@ def _order_lines(cfg, people, truth, orders, rng):
     hours = pd.to_timedelta(rng.integers(8 * 60, 22 * 60, m), unit="min")
     ts = pd.to_datetime(orders["ts"]).dt.floor("D") + hours
     by_time = np.argsort(ts.to_numpy(), kind="stable")
-    ci, ts, channel, cat = ci[by_time], ts.iloc[by_time].reset_index(drop=True), \
-        channel[by_time], cat[by_time]
+    ci, channel, cat, amount = ci[by_time], channel[by_time], cat[by_time], amount[by_time]
+    ts = ts.iloc[by_time].reset_index(drop=True)
     sales = pd.DataFrame({
         "order_id": np.char.add("O", np.char.zfill(np.arange(1, m + 1).astype(str), 7)),
         "customer_id": people["customer_id"].to_numpy()[ci],

@@ -1,0 +1,432 @@
+"""Collection: load sources into the marketing database, validated, with lineage.
+
+Each source (customers, transactions, campaigns, campaign contacts) is read as text,
+renamed to the canonical columns with an optional mapping, validated against its declared
+schema (:mod:`dbmlib.schemas`, pandera), checked against the sources it refers to, and
+appended to its raw-layer table (``raw_customers`` …) with lineage columns
+``_source_file``, ``_source_row`` (1-based data row), ``_load_id`` and ``_loaded_at``.
+
+* ``errors="raise"`` (default): the first problem raises one
+  :class:`~dbmlib.errors.InputError` naming file, column, rows and what was expected;
+  nothing is written.
+* ``errors="quarantine"``: offending rows go to the ``rejects`` table with their rule and
+  reason, the rest loads.
+
+Loads are idempotent and atomic: a file whose bytes were loaded before is skipped, a file
+at the same path with new bytes replaces its earlier rows, and every load runs in one
+database transaction (a failure leaves the database as it was). Raw files are only read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import config
+from .errors import InputError, format_rows
+from .io import sha256_file
+from .readers import SUPPORTED_SUFFIXES, read_database, read_table_file
+from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
+
+__all__ = [
+    "LoadReport",
+    "connect",
+    "validate_frame",
+    "load_frame",
+    "load_file",
+    "load_query",
+    "load_folder",
+    "load_cdnow_source",
+    "find_source_files",
+    "raw_table_counts",
+    "LINEAGE_COLUMNS",
+    "reset_raw_layer",
+    "load_source",
+    "retail_demo_dir",
+]
+
+log = logging.getLogger(__name__)
+
+LINEAGE_COLUMNS = ["_source_file", "_source_row", "_load_id", "_loaded_at"]
+REJECTS_DDL = """
+CREATE TABLE IF NOT EXISTS rejects (
+    stage VARCHAR, source_table VARCHAR, source_file VARCHAR, source_row BIGINT,
+    column_name VARCHAR, rule VARCHAR, reason VARCHAR, value VARCHAR, record VARCHAR,
+    load_id VARCHAR, rejected_at TIMESTAMP
+)"""
+LOAD_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS load_log (
+    load_id VARCHAR, source VARCHAR, raw_table VARCHAR, source_file VARCHAR, sha256 VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, columns_ignored VARCHAR,
+    loaded_at TIMESTAMP
+)"""
+
+_CHECK_TEXT = {
+    "not_nullable": "a value (the column may not be empty)",
+    "field_uniqueness": "a value not used by an earlier row (the column is a unique key)",
+    "multiple_fields_uniqueness": "a combination of key columns not used by an earlier row",
+}
+
+
+@dataclass
+class LoadReport:
+    """What one load did; ``status`` is ``loaded``, ``replaced`` or ``unchanged``."""
+
+    source: str
+    table: str
+    file: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    columns_absent: list[str] = field(default_factory=list)
+    columns_ignored: list[str] = field(default_factory=list)
+    load_id: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def connect(db_path=None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the marketing database; default ``data/processed/marketing.duckdb``."""
+    path = Path(db_path) if db_path is not None else config.DEFAULT_DB
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def _ensure_tables(con, spec: SourceSpec) -> None:
+    cols = ", ".join(f'"{c}" VARCHAR' for c in spec.column_names)
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {spec.table} ({cols}, _source_file VARCHAR, "
+        "_source_row BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)"
+    )
+    con.execute(REJECTS_DDL)
+    con.execute(LOAD_LOG_DDL)
+
+
+def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | None):
+    """Rename with the mapping, check required columns, add absent optional ones."""
+    if columns:
+        unknown = [c for c in columns if c not in df.columns]
+        if unknown:
+            raise InputError(file, column=unknown[0], problem="the column mapping names a column "
+                             "the source does not have",
+                             expected=f"one of the source's columns {list(df.columns)}")
+        df = df.rename(columns=columns)
+    missing = [c for c in spec.required if c not in df.columns]
+    if missing:
+        raise InputError(file, column=missing[0],
+                         problem=f"required column(s) {missing} missing",
+                         expected=f"columns {spec.required} (found {list(df.columns)}); map "
+                                  "other names with columns={'their_name': 'canonical_name'}")
+    absent = [c for c in spec.column_names if c not in df.columns]
+    ignored = [c for c in df.columns if c not in spec.column_names]
+    for c in absent:
+        df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
+    if spec.name == "transactions" and "order_id" in absent:
+        # sources without order ids (e.g. CDNOW): one order per line, id from lineage
+        df["order_id"] = pd.Series(np.arange(1, len(df) + 1), index=df.index).astype("string")
+    return df[spec.column_names].astype("string"), absent, ignored
+
+
+def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
+    fc = exc.failure_cases.copy()
+    frame_level = fc["schema_context"].eq("DataFrameSchema") & fc["index"].notna()
+    fc.loc[frame_level, "column"] = fc.loc[frame_level, "check"].map(
+        lambda c: "quantity/amount" if "returned_order_id" in str(c) else "(row)")
+    fc = fc.drop_duplicates(subset=["column", "check", "index"])
+    fc["expected"] = fc["check"].map(lambda c: _CHECK_TEXT.get(str(c), str(c)))
+    return fc
+
+
+def _reference_failures(df, spec, con) -> pd.DataFrame:
+    rows = []
+    for col, other in spec.references.items():
+        other_spec = SOURCES[other]
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [other_spec.table]
+        ).fetchall()[0][0]
+        if not exists or con.execute(f"SELECT count(*) FROM {other_spec.table}").fetchall()[0][0] == 0:
+            continue
+        key = other_spec.key[0]
+        known = con.execute(f'SELECT DISTINCT "{key}" FROM {other_spec.table}').df()[key]
+        bad = df[col].notna() & ~df[col].isin(known.astype("string"))
+        for i in np.flatnonzero(bad.to_numpy()):
+            rows.append({"column": col, "check": f"reference:{other}", "index": df.index[i],
+                         "failure_case": df[col].iloc[i],
+                         "expected": f"a {col} present in the {other} source ({other_spec.table})"})
+    return pd.DataFrame(rows, columns=["column", "check", "index", "failure_case", "expected"])
+
+
+def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
+                   dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
+    """Validate a canonical text frame; return one row per (row, column) failure.
+
+    Columns: ``row`` (1-based data row), ``column``, ``rule``, ``expected``, ``value``.
+    Failures that are not tied to a row raise :class:`InputError` at once.
+    """
+    schema = build_schema(spec, dayfirst=dayfirst, decimal=decimal)
+    df.attrs["decimal"] = decimal
+    parts = []
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = _failures(exc)
+        no_row = fc[fc["index"].isna()]
+        if len(no_row):
+            first = no_row.iloc[0]
+            raise InputError(file, column=first["column"], problem=str(first["check"]),
+                             expected="a table matching the declared schema") from None
+        parts.append(fc[["column", "check", "index", "failure_case", "expected"]])
+    if con is not None and spec.references:
+        parts.append(_reference_failures(df, spec, con))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["row", "column", "rule", "expected", "value"])
+    out = pd.concat(parts, ignore_index=True)
+    out["row"] = out["index"].astype("int64") + 1
+    out = out.rename(columns={"check": "rule", "failure_case": "value"})
+    out["rule"] = out["rule"].astype(str).map(
+        lambda r: "schema:" + ("format" if len(r) > 40 else r) if not r.startswith("reference")
+        else r)
+    return out.sort_values(["row", "column"]).reset_index(drop=True)[
+        ["row", "column", "rule", "expected", "value"]]
+
+
+def _raise_first(failures: pd.DataFrame, file: str) -> None:
+    groups = failures.groupby(["column", "expected"], sort=False)
+    (column, expected), first = next(iter(groups))
+    others = len(groups) - 1
+    problem = f"{len(first)} bad value(s)" + (
+        f" (and {others} other column problem(s): "
+        + "; ".join(f"{c}: {format_rows(g['row'].tolist(), 3)}" for (c, _), g in list(groups)[1:4])
+        + ")" if others else "")
+    raise InputError(file, column=column, rows=first["row"].tolist(), expected=expected,
+                     values=first["value"].tolist(), problem=problem)
+
+
+def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: str | None = None,
+               columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
+               decimal: str = ".") -> LoadReport:
+    """Validate a frame of text and append it to the source's raw table (one transaction)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_ORDER}")
+    if errors not in {"raise", "quarantine"}:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    spec = SOURCES[source]
+    _ensure_tables(con, spec)
+    file = str(source_file)
+    digest = sha256 or pd.util.hash_pandas_object(df, index=True).astype(str).str.cat()[:64]
+    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
+                       [spec.table, digest]).fetchall()
+    seen = seen[0] if seen else None
+    if seen:
+        log.info("%s: unchanged since load %s, skipped", file, seen[0])
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen[0])
+    frame, absent, ignored = _canonical(df.copy(), spec, file, columns)
+    failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+    if len(failures) and errors == "raise":
+        _raise_first(failures, file)
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    load_id = f"{spec.table}:{digest[:12]}"
+    bad_rows = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
+    good = frame.drop(index=frame.index[bad_rows])
+    good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1,
+                       _load_id=load_id, _loaded_at=now)
+    rejects = _rejects_frame(failures, frame, spec, file, load_id, now)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
+                               [spec.table, file]).fetchall()[0][0]
+        if previous:  # a new version of the same file replaces its earlier rows
+            con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
+            con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
+                        "AND stage = 'collect'", [spec.table, file])
+            con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?",
+                        [spec.table, file])
+        con.register("_incoming", good)
+        con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * FROM _incoming")
+        con.unregister("_incoming")
+        if len(rejects):
+            con.register("_rejects", rejects)
+            con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rejects")
+            con.unregister("_rejects")
+        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [load_id, source, spec.table, file, digest, len(frame), len(good),
+                     len(bad_rows), json.dumps(ignored), now])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    status = "replaced" if previous else "loaded"
+    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status,
+             len(bad_rows))
+    return LoadReport(source, spec.table, file, status, len(frame), len(good), len(bad_rows),
+                      absent, ignored, load_id)
+
+
+def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
+    if not len(failures):
+        return pd.DataFrame()
+    records = frame.iloc[failures["row"].to_numpy() - 1]
+    return pd.DataFrame({
+        "stage": "collect",
+        "source_table": spec.table,
+        "source_file": file,
+        "source_row": failures["row"].to_numpy(),
+        "column_name": failures["column"].astype(str).to_numpy(),
+        "rule": failures["rule"].to_numpy(),
+        "reason": ("expected " + failures["expected"].astype(str)).to_numpy(),
+        "value": failures["value"].astype("string").to_numpy(),
+        "record": [json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()})
+                   for r in records.to_dict("records")],
+        "load_id": load_id,
+        "rejected_at": now,
+    })
+
+
+def load_file(con, source: str, path, *, columns: dict | None = None, errors: str = "raise",
+              dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
+              encoding: str = "utf-8", sheet_name=0) -> LoadReport:
+    """Read a file and load it as ``source`` (see :func:`load_frame`)."""
+    path = Path(path).resolve()
+    df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet_name=sheet_name)
+    return load_frame(con, source, df, source_file=str(path), sha256=sha256_file(path),
+                      columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal)
+
+
+def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> LoadReport:
+    """Load a table or query from another database as ``source``."""
+    df = read_database(query_or_table, url)
+    return load_frame(con, source, df, source_file=f"{url}::{query_or_table}", **kwargs)
+
+
+def find_source_files(folder) -> dict[str, Path]:
+    """The source files in a folder: ``customers.csv``, ``transactions.parquet`` …"""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, problem="the source folder does not exist",
+                         expected="a folder with transactions.csv (and optionally customers, "
+                                  "campaigns, campaign_contacts)")
+    found = {}
+    for name in SOURCE_ORDER:
+        hits = [p for p in sorted(folder.glob(f"{name}.*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
+        if len(hits) > 1:
+            raise InputError(folder, problem=f"several files for source {name!r}: "
+                             f"{[h.name for h in hits]}", expected="one file per source")
+        if hits:
+            found[name] = hits[0]
+    if "transactions" not in found:
+        raise InputError(folder, problem="no transactions file",
+                         expected=f"transactions with one of {', '.join(SUPPORTED_SUFFIXES)}")
+    return found
+
+
+def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "raise",
+                dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
+                encoding: str = "utf-8", progress: bool = False) -> list[LoadReport]:
+    """Load every source file found in ``folder`` (referenced sources first).
+
+    ``mapping`` maps a source name to its column mapping, e.g.
+    ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``.
+    """
+    from tqdm.auto import tqdm
+
+    files = find_source_files(folder)
+    reports = []
+    for name, path in tqdm(list(files.items()), desc="load", disable=not progress):
+        reports.append(load_file(con, name, path, columns=(mapping or {}).get(name), errors=errors,
+                                 dayfirst=dayfirst, decimal=decimal, delimiter=delimiter,
+                                 encoding=encoding))
+    return reports
+
+
+def load_cdnow_source(con, sample: bool = False) -> list[LoadReport]:
+    """Load the real CDNOW log (from the installed ``lifetimes``) as the transactions source."""
+    from .datasets import cdnow_path, load_cdnow
+
+    df = load_cdnow(sample=sample)
+    text = pd.DataFrame({
+        "customer_id": df["customer_id"],
+        "order_ts": df["order_date"].dt.strftime("%Y-%m-%d"),
+        "quantity": df["quantity"].astype(str),
+        "amount": df["amount"].map("{:.2f}".format),
+    }).astype("string")
+    path = cdnow_path(sample)
+    return [load_frame(con, "transactions", text, source_file=str(path), sha256=sha256_file(path))]
+
+
+def raw_table_counts(con) -> pd.DataFrame:
+    """Rows per raw table, with rejects and distinct source files."""
+    rows = []
+    for name in SOURCE_ORDER:
+        t = SOURCES[name].table
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                             [t]).fetchall()[0][0]
+        n = files = rej = 0
+        if exists:
+            n, files = con.execute(
+                f"SELECT count(*), count(DISTINCT _source_file) FROM {t}").fetchall()[0]
+            rej = con.execute("SELECT count(DISTINCT (source_file, source_row)) FROM rejects "
+                              "WHERE source_table = ?", [t]).fetchall()[0][0]
+        rows.append({"source": name, "table": t, "rows": n, "rejected_rows": rej, "files": files})
+    return pd.DataFrame(rows).set_index("source")
+
+
+def reset_raw_layer(con) -> list[str]:
+    """Drop the raw-layer tables, their rejects and the load log (one transaction).
+
+    Used when a run switches to another source: the raw layer then holds exactly one
+    source's exports. Raw files are not touched. Returns the dropped tables.
+    """
+    existing = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+    dropped = [t for t in [SOURCES[n].table for n in SOURCE_ORDER] + ["load_log"] if t in existing]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for t in dropped:
+            con.execute(f"DROP TABLE {t}")
+        if "rejects" in existing:
+            con.execute("DELETE FROM rejects WHERE stage = 'collect'")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return dropped
+
+
+def retail_demo_dir(seed: int = 0, n_customers: int = 20_000) -> Path:
+    """Where the generated retail-demo exports live for these parameters."""
+    name = "retail-demo" if (seed, n_customers) == (0, 20_000) else f"retail-demo-n{n_customers}-seed{seed}"
+    return config.RAW_DIR / name
+
+
+def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers: int = 20_000,
+                rebuild: bool = True, **kwargs) -> list[LoadReport]:
+    """Load a named source: ``retail-demo`` (generated on first use), ``cdnow``,
+    ``cdnow-sample`` or a folder of the user's own files.
+
+    With ``rebuild=True`` the raw layer is emptied first, so it holds this source only.
+    Other keyword arguments go to :func:`load_folder`.
+    """
+    if rebuild:
+        reset_raw_layer(con)
+    if source == "retail-demo":
+        from .datasets import make_retail_demo
+
+        folder = retail_demo_dir(seed, n_customers)
+        if not (folder / "_truth" / "params.json").exists():
+            log.info("generating retail-demo (n=%d, seed=%d) in %s", n_customers, seed, folder)
+            make_retail_demo(folder, n_customers=n_customers, seed=seed)
+        return load_folder(con, folder, **kwargs)
+    if source in {"cdnow", "cdnow-sample"}:
+        return load_cdnow_source(con, sample=source == "cdnow-sample")
+    return load_folder(con, Path(source).expanduser(), **kwargs)
