@@ -75,6 +75,7 @@ def _cmd_run(args) -> int:
             stage_params=stage_params,
             db_path=args.db or cfg.get("db_path"),
             reports_dir=args.reports_dir,
+            notebooks_dir=args.notebooks_dir,
             echo=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except StageError as exc:
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a notebook parameter; prefix with the stage for one notebook: 01.errors=raise")
     r.add_argument("--db", help="marketing database file (default data/processed/marketing.duckdb)")
     r.add_argument("--reports-dir", help="where run folders go (default reports/)")
+    r.add_argument("--notebooks-dir", help="folder of numbered notebooks (default notebooks/)")
     r.set_defaults(func=_cmd_run)
 
     g = sub.add_parser("generate", help="write the synthetic retail-demo exports")

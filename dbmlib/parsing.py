@@ -63,7 +63,7 @@ def date_format_of(s: pd.Series) -> pd.Series:
 
 
 def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> pd.Series:
-    """Parse text dates in any supported format to ``datetime64[ns]``.
+    """Parse text dates in any supported format to ``datetime64[us]``.
 
     Parameters
     ----------
@@ -78,16 +78,16 @@ def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> pd.Series:
     supported format (e.g. 31/02/2024 or 2024-13-01).
     """
     text = _as_text(s).str.replace("T", " ", regex=False)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     for fmt, pattern in _ISO:
         m = text.str.match(pattern, na=False)
         if m.any():
-            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[ns]")
+            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
     for dmy, mdy, pattern in _SLASHED:
         m = text.str.match(pattern, na=False)
         if m.any():
             fmt = dmy if dayfirst else mdy
-            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[ns]")
+            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
     return out
 
 

@@ -103,6 +103,34 @@ def _export_html(executed: Path) -> tuple[Path, Path]:
     return full, nocode
 
 
+def _source_cell(notebook: Path, executed: Path, cell_index: int) -> tuple[int | None, str]:
+    """1-based position, in the stored notebook, of the executed notebook's failing cell.
+
+    Papermill inserts an ``injected-parameters`` cell, so the executed notebook's index is
+    not the one a user sees in the stored notebook; cells are matched by id.
+    """
+    import nbformat
+
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+        original = nbformat.read(notebook, as_version=4).cells
+    except (OSError, ValueError):
+        return None, ""
+    errored = [c for c in cells if c.cell_type == "code"
+               and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    if errored:
+        failing = errored[0]
+    elif 0 <= cell_index < len(cells):
+        failing = cells[cell_index]
+    else:
+        return None, ""
+    first_line = failing.source.strip().splitlines()[0][:80] if failing.source.strip() else ""
+    for i, cell in enumerate(original, start=1):
+        if cell.get("id") == failing.get("id"):
+            return i, first_line
+    return None, first_line
+
+
 def _stage_params(notebook: Path, common: dict, per_stage: dict) -> tuple[dict, list[str]]:
     declared = declared_parameters(notebook)
     merged = dict(common) | dict(per_stage.get(notebook.name[:2], {})) \
@@ -143,6 +171,8 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
         Receives one progress line per notebook (``None`` to be silent).
     """
     started = datetime.now()
+    params = dict(params or {})
+    seed = int(params.pop("seed", seed))  # `-p seed=N` is the same as seed=N
     run_name = run_name or started.strftime("%Y-%m-%d_%H%M%S")
     run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -172,9 +202,9 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
             pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
                                 cwd=str(nb.parent), progress_bar=False, log_output=False)
         except pm.PapermillExecutionError as exc:
-            error = StageError(nb.name, exc.exec_count, f"{exc.ename}: {exc.evalue}",
-                               output=str(out))
-            error.cell_index = exc.cell_index
+            cell, first_line = _source_cell(nb, out, exc.cell_index)
+            error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
+                               f"{first_line}]", output=str(out))
         entry["duration_s"] = round(time.perf_counter() - t0, 2)
         entry["end"] = datetime.now().isoformat(timespec="seconds")
         entry["status"] = "failed" if error else "ok"

@@ -1,0 +1,113 @@
+"""Notebook hygiene and end-to-end runs through `dbm run` (papermill, headless)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from dbmlib import config
+from dbmlib.metrics import read_metrics
+
+NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def dbm(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "dbmlib.cli", *args], capture_output=True,
+                          text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"dbm {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_hygiene(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and len(nb.cells[0].source) > 300
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "stored with outputs"
+            lines = cell.source.splitlines()
+            assert not any(line.lstrip().startswith(("def ", "class ", "lambda")) for line in lines)
+    assert nb.metadata["kernelspec"]["name"] == config.KERNEL_NAME
+    # every parameter line is a type-hinted, commented literal
+    for line in tagged[0].source.splitlines():
+        assert ": " in line.split("=")[0] and "#" in line, line
+
+
+def test_run_retail_demo_end_to_end(tmp_path):
+    reports = tmp_path / "reports"
+    dbm("run", "--source", "retail-demo", "--run-name", "demo", "--db", str(tmp_path / "m.duckdb"),
+        "--reports-dir", str(reports), "-p", "n_customers=2000", "-p", "seed=3", "--stages", "01")
+    run = reports / "demo"
+    for f in ["01_collection.ipynb", "01_collection.html", "01_collection.nocode.html",
+              "manifest.json", "metrics.json"]:
+        assert (run / f).exists(), f
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["seed"] == 3
+    nb = manifest["notebooks"][0]
+    assert nb["status"] == "ok" and nb["duration_s"] > 0
+    assert nb["parameters"]["n_customers"] == 2000
+    assert manifest["versions"]["pandas"] == pd.__version__
+    raw = config.RAW_DIR / "retail-demo-n2000-seed3"
+    tx_rows = len(pd.read_csv(raw / "transactions.csv"))
+    metrics = json.loads((run / "metrics.json").read_text())["01_collection"]
+    assert metrics["rows_loaded.transactions"] == tx_rows
+    assert metrics["rows_rejected.transactions"] == 0
+    assert metrics == read_metrics(run / "01_collection.ipynb")
+    nocode = (run / "01_collection.nocode.html").read_text()
+    assert "collect.load_source" not in nocode and "Orders per month" in nocode
+    # no personal data in the report folder
+    cust = pd.read_csv(raw / "customers.csv", dtype=str)
+    text = "\n".join(p.read_text(errors="ignore") for p in run.iterdir()).lower()
+    emails = cust["email"].str.strip().str.lower().dropna()
+    assert not [e for e in emails if e in text]
+    streets = cust["street"].dropna().str.lower()
+    assert not [s for s in streets.head(2000) if s in text]
+
+
+def test_run_cdnow(tmp_path):
+    reports = tmp_path / "reports"
+    dbm("run", "--source", "cdnow", "--run-name", "cd", "--db", str(tmp_path / "m.duckdb"),
+        "--reports-dir", str(reports))
+    metrics = json.loads((reports / "cd" / "metrics.json").read_text())["01_collection"]
+    assert metrics["rows_loaded.transactions"] == 69_659
+    assert metrics["rows_loaded.customers"] == 0
+    assert metrics["transactions.first_date"] == "1997-01-01"
+    assert metrics["transactions.last_date"] == "1998-06-30"
+    assert metrics["transactions.months"] == 18
+
+
+def test_failing_notebook_exits_nonzero_naming_cell(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": config.KERNEL_NAME, "display_name": "x", "language": "python"}
+    params = nbformat.v4.new_code_cell("source: str = 'x'  # ignored")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# broken"), params,
+                nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("raise ValueError('planted failure')"),
+                nbformat.v4.new_code_cell("y = 2")]
+    nbformat.write(nb, nbs / "01_broken.ipynb")
+    nbformat.write(nb, nbs / "02_never.ipynb")
+    proc = dbm("run", "--notebooks-dir", str(nbs), "--reports-dir", str(tmp_path / "r"),
+               "--run-name", "bad", "--db", str(tmp_path / "m.duckdb"), check=False)
+    assert proc.returncode == 1
+    assert "01_broken.ipynb, cell 4:" in proc.stderr and "planted failure" in proc.stderr
+    run = tmp_path / "r" / "bad"
+    assert (run / "01_broken.ipynb").exists()  # the partial notebook is kept
+    assert not (run / "02_never.ipynb").exists()  # the run stopped
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["notebooks"][0]["failed_cell"] == 4
+
+
+def test_unknown_stage_is_a_clear_error(tmp_path):
+    proc = dbm("run", "--stages", "42", "--reports-dir", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "no notebook for stage(s) ['42']" in proc.stderr
