@@ -1,0 +1,100 @@
+"""Standardise contact fields and categorical spellings to one canonical form.
+
+Each function is vectorised over a pandas Series and returns missing (``<NA>``) where a value
+cannot be made valid, so the caller can count and report it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import phonenumbers
+
+__all__ = [
+    "normalise_email",
+    "valid_email",
+    "normalise_phone",
+    "normalise_name",
+    "normalise_postcode",
+    "canonical_category",
+    "age_band",
+    "AGE_BANDS",
+]
+
+_EMAIL = re.compile(r"^[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}$")
+AGE_BANDS = [(18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "45-54"),
+             (55, 65, "55-64"), (65, 75, "65-74"), (75, 121, "75+")]
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).replace("", pd.NA)
+
+
+def normalise_email(s: pd.Series) -> pd.Series:
+    """Trim and lower-case; spaces inside are removed."""
+    return _text(s).str.replace(" ", "", regex=False).str.lower()
+
+
+def valid_email(s: pd.Series) -> pd.Series:
+    """Whether a normalised e-mail looks deliverable (``local@domain.tld``)."""
+    return s.astype("string").str.match(_EMAIL).fillna(False).astype(bool)
+
+
+def normalise_phone(s: pd.Series, region: str = "GB") -> pd.Series:
+    """E.164 form (``+447700900123``) via Google's libphonenumber; invalid numbers → NA."""
+    text = _text(s)
+    cache: dict[str, object] = {}
+
+    def one(v):
+        if v in cache:
+            return cache[v]
+        try:
+            num = phonenumbers.parse(v, region)
+            out = (phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+                   if phonenumbers.is_possible_number(num) else pd.NA)
+        except phonenumbers.NumberParseException:
+            out = pd.NA
+        cache[v] = out
+        return out
+
+    values = [pd.NA if pd.isna(v) else one(v) for v in text.tolist()]
+    return pd.Series(values, index=s.index, dtype="string")
+
+
+def normalise_name(s: pd.Series) -> pd.Series:
+    """Collapse spaces and title-case (``'  SMITH '`` → ``'Smith'``)."""
+    return _text(s).str.title()
+
+
+def normalise_postcode(s: pd.Series) -> pd.Series:
+    """Upper-case UK-style postcode with one space before the inward code (``'l226qd'`` → ``'L22 6QD'``)."""
+    compact = _text(s).str.upper().str.replace(" ", "", regex=False)
+    return compact.str.slice(0, -3) + " " + compact.str.slice(-3)
+
+
+def canonical_category(s: pd.Series, allowed: list[str], synonyms: dict[str, str] | None = None
+                       ) -> tuple[pd.Series, pd.Series]:
+    """Map spellings to canonical values; return (values, unknown_mask).
+
+    Matching ignores case, spaces, hyphens and underscores; ``synonyms`` maps extra
+    spellings (after the same folding) to an allowed value.
+    """
+    def fold(x: pd.Series) -> pd.Series:
+        return x.astype("string").str.lower().str.replace(r"[\s_\-]+", "", regex=True)
+
+    lookup = {fold(pd.Series([a])).iloc[0]: a for a in allowed}
+    lookup |= {fold(pd.Series([k])).iloc[0]: v for k, v in (synonyms or {}).items()}
+    folded = fold(s)
+    mapped = folded.map(lookup).astype("string")
+    unknown = s.notna() & mapped.isna()
+    return mapped, unknown.fillna(False).astype(bool)
+
+
+def age_band(birth: pd.Series, at: pd.Timestamp) -> pd.Series:
+    """Age band at date ``at``; ``unknown`` where the birth date is missing or impossible."""
+    age = (at - birth).dt.days / 365.25
+    out = pd.Series("unknown", index=birth.index, dtype="string")
+    for lo, hi, label in AGE_BANDS:
+        out[(age >= lo) & (age < hi)] = label
+    return out
