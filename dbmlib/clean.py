@@ -115,6 +115,12 @@ def _read(con, table) -> pd.DataFrame | None:
     return df if len(df) else None
 
 
+def _missing_rule(s: pd.Series) -> str:
+    """``column_all_missing`` when the source has no value at all in the column (absent or
+    empty), else ``missing_value``: an empty column is a property of the source, not of rows."""
+    return "column_all_missing" if s.isna().all() else "missing_value"
+
+
 def _changed(before: pd.Series, after: pd.Series) -> np.ndarray:
     return (before.notna() & after.notna() & (before.astype("string") != after.astype("string"))
             ).fillna(False).to_numpy(bool)
@@ -179,7 +185,7 @@ def _clean_customers(raw, cfg, lg, reference):
                 else text.str.lower()
             lg.add("customers", "standardise_category", "changed", c, _changed(text, norm), col)
             text = norm
-        lg.add("customers", "missing_value", "filled", c, c[col].isna().to_numpy(bool), col,
+        lg.add("customers", _missing_rule(c[col]), "filled", c, c[col].isna().to_numpy(bool), col,
                "policy: unknown")
         cats[col] = text.fillna("unknown")
     consent = parse_flags(c["email_opt_in"])
@@ -254,7 +260,7 @@ def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
            "quantity", "policy: 1")
     qty = qty.fillna(1)
     for col in ("category", "channel"):
-        lg.add("transactions", "missing_value", "filled", t, t[col].isna().to_numpy(bool), col,
+        lg.add("transactions", _missing_rule(t[col]), "filled", t, t[col].isna().to_numpy(bool), col,
                "policy: unknown")
     reject(t["customer_id"].isin(test_ids).to_numpy(), "test_account", "order of a test/internal account")
     if known_ids is not None:

@@ -43,7 +43,7 @@ def test_notebook_hygiene(path):
 def test_run_retail_demo_end_to_end(tmp_path):
     reports = tmp_path / "reports"
     dbm("run", "--source", "retail-demo", "--run-name", "demo", "--db", str(tmp_path / "m.duckdb"),
-        "--reports-dir", str(reports), "-p", "n_customers=2000", "-p", "seed=3", "--stages", "01")
+        "--reports-dir", str(reports), "-p", "n_customers=2000", "-p", "seed=3")
     run = reports / "demo"
     for f in ["01_collection.ipynb", "01_collection.html", "01_collection.nocode.html",
               "manifest.json", "metrics.json"]:
@@ -60,6 +60,11 @@ def test_run_retail_demo_end_to_end(tmp_path):
     assert metrics["rows_loaded.transactions"] == tx_rows
     assert metrics["rows_rejected.transactions"] == 0
     assert metrics == read_metrics(run / "01_collection.ipynb")
+    cleaned = json.loads((run / "metrics.json").read_text())["02_cleaning"]
+    assert all(v for k, v in cleaned.items() if k.endswith(".balanced"))
+    shares = {k: v for k, v in cleaned.items() if k.endswith(".share_found")}
+    assert len(shares) == 8 and min(shares.values()) >= 0.98
+    assert cleaned["grade.merge_precision"] >= 0.99 and cleaned["grade.merge_recall"] >= 0.95
     nocode = (run / "01_collection.nocode.html").read_text()
     assert "collect.load_source" not in nocode and "Orders per month" in nocode
     # no personal data in the report folder
@@ -68,7 +73,10 @@ def test_run_retail_demo_end_to_end(tmp_path):
     emails = cust["email"].str.strip().str.lower().dropna()
     assert not [e for e in emails if e in text]
     streets = cust["street"].dropna().str.lower()
-    assert not [s for s in streets.head(2000) if s in text]
+    assert not [s for s in streets if s in text]
+    phones = cust["phone"].dropna()
+    e164 = "+44" + phones.str.replace(" ", "").str[1:]
+    assert not [p for p in list(phones) + list(e164) if p.lower() in text]
 
 
 def test_run_cdnow(tmp_path):
@@ -81,6 +89,10 @@ def test_run_cdnow(tmp_path):
     assert metrics["transactions.first_date"] == "1997-01-01"
     assert metrics["transactions.last_date"] == "1998-06-30"
     assert metrics["transactions.months"] == 18
+    cleaned = json.loads((reports / "cd" / "metrics.json").read_text())["02_cleaning"]
+    assert cleaned["reconciliation.transactions.rows_out"] == 69_659
+    assert cleaned["reconciliation.customers.rows_out"] == 23_570
+    assert cleaned["customers.merged_records"] == 0
 
 
 def test_failing_notebook_exits_nonzero_naming_cell(tmp_path):
