@@ -179,6 +179,7 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     notebooks = discover_notebooks(notebooks_dir, stages)
     db = str(Path(db_path).resolve()) if db_path else str(config.DEFAULT_DB)
     common = {"source": str(source), "seed": int(seed), "db_path": db, "run_name": run_name}
+    common["interactive"] = False  # widgets degrade to static tables in a scheduled run
     common |= dict(params or {})
     kernel = _kernel_name(kernel_name or config.KERNEL_NAME)
     manifest = {"run_name": run_name, "started": started.isoformat(timespec="seconds"),

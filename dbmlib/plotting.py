@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["orders_per_month", "problems_by_rule"]
+__all__ = ["orders_per_month", "problems_by_rule", "rfm_heatmap", "segment_bars", "lorenz",
+           "penetration_index", "cohort_heatmap"]
 
 
 def _figure(ax=None, figsize=(9, 4)):
@@ -50,4 +51,77 @@ def problems_by_rule(report: pd.DataFrame, *, ax=None) -> Figure:
     ax.set_xlabel("rows (log scale)")
     ax.set_title("Data-quality problems handled, by rule")
     ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def rfm_heatmap(scores: pd.DataFrame, values: pd.Series | None = None, *, ax=None) -> Figure:
+    """Customers (or mean of ``values``) per R score × F score cell."""
+    import seaborn as sns
+
+    fig, ax = _figure(ax, figsize=(6, 4.5))
+    df = scores[["r_score", "f_score"]].copy()
+    if values is None:
+        grid = df.value_counts().unstack(fill_value=0)
+        fmt, title = "d", "Customers by R and F score"
+    else:
+        grid = df.assign(v=values).pivot_table(index="r_score", columns="f_score", values="v",
+                                                aggfunc="mean")
+        fmt, title = ".0f", f"Mean {values.name or 'value'} by R and F score"
+    sns.heatmap(grid.sort_index(ascending=False), annot=True, fmt=fmt, cmap="YlGnBu", ax=ax)
+    ax.set_title(title)
+    ax.set_ylabel("R score (5 = most recent)")
+    ax.set_xlabel("F score (5 = most orders)")
+    return fig
+
+
+def segment_bars(summary: pd.DataFrame, *, ax=None) -> Figure:
+    """Share of customers vs share of revenue per segment (``segment_summary`` output)."""
+    fig, ax = _figure(ax, figsize=(9, 4.5))
+    s = summary.sort_values("share_revenue")
+    y = range(len(s))
+    ax.barh([i + 0.2 for i in y], s["share_customers"], height=0.4, label="share of customers")
+    ax.barh([i - 0.2 for i in y], s["share_revenue"], height=0.4, label="share of revenue")
+    ax.set_yticks(list(y), [str(i) for i in s.index])
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_title("Segments: size and value")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def lorenz(curve: pd.DataFrame, gini_value: float, *, ax=None) -> Figure:
+    """Lorenz curve with the line of equality, annotated with the Gini coefficient."""
+    fig, ax = _figure(ax, figsize=(5.5, 5))
+    ax.plot(curve["customer_share"], curve["value_share"], label=f"customers (Gini {gini_value:.2f})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="equality")
+    ax.axvline(0.8, color="grey", lw=0.5)
+    ax.set_xlabel("share of customers (lowest value first)")
+    ax.set_ylabel("share of revenue")
+    ax.set_title("Value concentration (Lorenz curve)")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def penetration_index(table: pd.DataFrame, *, column: str = "index_value", ax=None) -> Figure:
+    """Index bars (100 = the whole base) for a ``segment.penetration`` table."""
+    fig, ax = _figure(ax, figsize=(7, max(2.5, 0.4 * len(table) + 1)))
+    t = table.sort_values(column)
+    colors = ["tab:green" if v >= 100 else "tab:red" for v in t[column]]
+    ax.barh([str(i) for i in t.index], t[column] - 100, left=100, color=colors)
+    ax.axvline(100, color="black", lw=0.8)
+    ax.set_xlabel(f"{column} (100 = whole base)")
+    ax.set_title(f"{column.replace('_', ' ')} by {t.index.name}")
+    return fig
+
+
+def cohort_heatmap(retention: pd.DataFrame, *, max_age: int = 12, ax=None) -> Figure:
+    """Share of each acquisition cohort buying n months after acquisition."""
+    import seaborn as sns
+
+    fig, ax = _figure(ax, figsize=(10, max(3, 0.25 * len(retention) + 1)))
+    cols = [c for c in retention.columns if c != "customers" and int(c) <= max_age]
+    sns.heatmap(retention[cols], cmap="rocket_r", vmin=0, vmax=max(0.3, float(retention[cols[1:]].max().max())
+                if len(cols) > 1 else 1), ax=ax, cbar_kws={"label": "share active"})
+    ax.set_xlabel("months since first purchase")
+    ax.set_ylabel("acquisition cohort")
+    ax.set_title("Cohort retention")
     return fig
