@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure  # noqa: E402
+from common import measure
 
-from dbmlib import collect  # noqa: E402
-from dbmlib.datasets import make_retail_demo  # noqa: E402
+from dbmlib import collect
+from dbmlib.datasets import make_retail_demo
 
 
 def main(argv=None) -> None:

@@ -38,8 +38,14 @@ from .standardise import (
     valid_email,
 )
 
-__all__ = ["CleanConfig", "CleanResult", "ReconciliationError", "clean_database",
-           "quality_report", "CLEAN_TABLES"]
+__all__ = [
+    "CLEAN_TABLES",
+    "CleanConfig",
+    "CleanResult",
+    "ReconciliationError",
+    "clean_database",
+    "quality_report",
+]
 
 log = logging.getLogger(__name__)
 

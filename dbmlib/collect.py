@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,20 +37,20 @@ from .readers import SUPPORTED_SUFFIXES, read_database, read_table_file
 from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
 
 __all__ = [
+    "LINEAGE_COLUMNS",
     "LoadReport",
     "connect",
-    "validate_frame",
-    "load_frame",
-    "load_file",
-    "load_query",
-    "load_folder",
-    "load_cdnow_source",
     "find_source_files",
-    "raw_table_counts",
-    "LINEAGE_COLUMNS",
-    "reset_raw_layer",
+    "load_cdnow_source",
+    "load_file",
+    "load_folder",
+    "load_frame",
+    "load_query",
     "load_source",
+    "raw_table_counts",
+    "reset_raw_layer",
     "retail_demo_dir",
+    "validate_frame",
 ]
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
     failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
     if len(failures) and errors == "raise":
         _raise_first(failures, file)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
     bad_rows = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
     good = frame.drop(index=frame.index[bad_rows])

@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 
 __all__ = [
-    "PROJ_ROOT",
     "DATA_DIR",
-    "RAW_DIR",
-    "PROCESSED_DIR",
-    "REPORTS_DIR",
-    "NOTEBOOKS_DIR",
     "DEFAULT_DB",
     "KERNEL_NAME",
+    "NOTEBOOKS_DIR",
+    "PROCESSED_DIR",
+    "PROJ_ROOT",
+    "RAW_DIR",
+    "REPORTS_DIR",
     "project_root",
 ]
 

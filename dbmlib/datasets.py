@@ -17,7 +17,7 @@ import pandas as pd
 
 from .retail_demo import RetailDemoConfig, make_retail_demo
 
-__all__ = ["load_cdnow", "cdnow_path", "make_retail_demo", "RetailDemoConfig"]
+__all__ = ["RetailDemoConfig", "cdnow_path", "load_cdnow", "make_retail_demo"]
 
 
 def cdnow_path(sample: bool = False) -> Path:

@@ -7,7 +7,7 @@ import pandas as pd
 from .overview import table_exists
 from .rfm import lifecycle, rfm_scores, rfm_table
 
-__all__ = ["read_clean", "customer_features", "segment_summary", "write_tables", "contact_costs"]
+__all__ = ["contact_costs", "customer_features", "read_clean", "segment_summary", "write_tables"]
 
 DEMOGRAPHICS = ["gender", "age_band", "region", "income_band", "acquisition_channel"]
 

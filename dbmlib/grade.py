@@ -11,7 +11,7 @@ import pandas as pd
 
 from .dedupe import merge_precision_recall
 
-__all__ = ["grade_cleaning", "PROBLEM_RULES"]
+__all__ = ["PROBLEM_RULES", "grade_cleaning"]
 
 #: Which quality-log rule handles each planted problem type.
 PROBLEM_RULES = {
@@ -35,14 +35,11 @@ def grade_cleaning(quality_log: pd.DataFrame, id_map: pd.DataFrame, truth_dir) -
     for problem, group in planted.groupby("problem"):
         rule = PROBLEM_RULES[problem]
         hits = log[log["rule"] == rule]
-        by_col = group["column"].isin(["*", "customer_id"]).all() is False
-        if by_col:
-            found_keys = set(zip(hits["table"], hits["key"], hits["column"]))
-            found = group.apply(lambda r: (r["table"], r["key"], r["column"]) in found_keys, axis=1)
-        else:
-            found_keys = set(zip(hits["table"], hits["key"]))
-            found = group.apply(lambda r: (r["table"], r["key"]) in found_keys, axis=1)
-        rows.append({"problem": problem, "planted": len(group), "found": int(found.sum())})
+        by_col = not bool(group["column"].isin(["*", "customer_id"]).all())
+        fields = ["table", "key", "column"] if by_col else ["table", "key"]
+        found_keys = set(hits[fields].itertuples(index=False, name=None))
+        found = [k in found_keys for k in group[fields].itertuples(index=False, name=None)]
+        rows.append({"problem": problem, "planted": len(group), "found": int(sum(found))})
     grade = pd.DataFrame(rows)
     grade["share_found"] = grade["found"] / grade["planted"]
     merges = merge_precision_recall(id_map, pd.read_csv(truth_dir / "duplicates.csv"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["METRIC_MIME", "record", "read_metrics", "to_jsonable"]
+__all__ = ["METRIC_MIME", "read_metrics", "record", "to_jsonable"]
 
 METRIC_MIME = "application/vnd.dbm.metric+json"
 

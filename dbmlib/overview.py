@@ -8,7 +8,7 @@ from .parsing import parse_dates, parse_money
 from .privacy import mask_personal
 from .schemas import SOURCE_ORDER, SOURCES
 
-__all__ = ["table_exists", "date_coverage", "orders_per_month", "preview", "rejects_summary"]
+__all__ = ["date_coverage", "orders_per_month", "preview", "rejects_summary", "table_exists"]
 
 _DATE_COLUMNS = {
     "customers": "signup_date",

@@ -20,11 +20,11 @@ import pandas as pd
 __all__ = [
     "DATE_FORMATS_HELP",
     "MONEY_HELP",
+    "date_format_of",
     "parse_dates",
-    "parse_money",
     "parse_flags",
     "parse_integers",
-    "date_format_of",
+    "parse_money",
 ]
 
 DATE_FORMATS_HELP = (

@@ -27,7 +27,7 @@ from .errors import StageError
 from .io import atomic_write_text
 from .metrics import read_metrics, to_jsonable
 
-__all__ = ["RunResult", "discover_notebooks", "run", "package_versions", "declared_parameters"]
+__all__ = ["RunResult", "declared_parameters", "discover_notebooks", "package_versions", "run"]
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["orders_per_month", "problems_by_rule", "rfm_heatmap", "segment_bars", "lorenz",
-           "penetration_index", "cohort_heatmap"]
+__all__ = [
+    "cohort_heatmap",
+    "lorenz",
+    "orders_per_month",
+    "penetration_index",
+    "problems_by_rule",
+    "rfm_heatmap",
+    "segment_bars",
+]
 
 
 def _figure(ax=None, figsize=(9, 4)):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["read_table_file", "read_database", "SUPPORTED_SUFFIXES"]
+__all__ = ["SUPPORTED_SUFFIXES", "read_database", "read_table_file"]
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".xlsx", ".xls")
 _OTHER_DELIMITERS = [";", "\t", "|", ","]

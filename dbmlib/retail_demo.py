@@ -34,7 +34,7 @@ from scipy import stats
 from .io import atomic_write_csv, atomic_write_text
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
-__all__ = ["RetailDemoConfig", "make_retail_demo", "PROBLEM_RATES", "TRUTH_DIR"]
+__all__ = ["PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "make_retail_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +57,9 @@ INCOME_BANDS = ["low", "medium", "high", "very high"]
 CHANNELS = ["store", "web", "phone", "catalogue"]
 CATEGORIES = ["clothing", "home", "beauty", "electronics", "garden", "toys"]
 ACQUISITION = ["web", "store", "referral", "social", "catalogue"]
-FIRST_NAMES = (
-    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Willow Emily "
-    "Ella Poppy Evie Charlotte Harper Sienna Oliver George Noah Arthur Muhammad Leo Harry "
-    "Oscar Archie Henry Theodore Freddie Jack Charlie Theo Alfie Jacob Thomas Finley Arlo "
-    "Priya Aisha Fatima Zara Ravi Arjun Kwame Chidi Mei Wei Hana Yusuf Omar Lucas Mateo"
-).split()
-LAST_NAMES = (
-    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson "
-    "Evans Walker White Roberts Green Hall Thomas Clarke Jackson Wood Harris Edwards Turner "
-    "Martin Cooper Hill Ward Hughes Moore Clark King Harrison Lewis Baker Lee Allen Morris "
-    "Khan Scott Watson Davis Parker James Bennett Young Phillips Richardson Mitchell Bailey "
-    "Carter Cook Singh Shaw Bell Collins Morgan Kelly Begum Miller Cox Hussain Marshall"
-).split()
-STREETS = (
-    "High Street|Station Road|Church Lane|Victoria Road|Green Lane|Manor Road|Park Avenue|"
-    "Kings Road|Queens Road|Mill Lane|The Crescent|Orchard Way|Springfield Road|Grange Road"
-).split("|")
+FIRST_NAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Isabella", "Rosie", "Sophia", "Grace", "Freya", "Willow", "Emily", "Ella", "Poppy", "Evie", "Charlotte", "Harper", "Sienna", "Oliver", "George", "Noah", "Arthur", "Muhammad", "Leo", "Harry", "Oscar", "Archie", "Henry", "Theodore", "Freddie", "Jack", "Charlie", "Theo", "Alfie", "Jacob", "Thomas", "Finley", "Arlo", "Priya", "Aisha", "Fatima", "Zara", "Ravi", "Arjun", "Kwame", "Chidi", "Mei", "Wei", "Hana", "Yusuf", "Omar", "Lucas", "Mateo"]
+LAST_NAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Thomas", "Clarke", "Jackson", "Wood", "Harris", "Edwards", "Turner", "Martin", "Cooper", "Hill", "Ward", "Hughes", "Moore", "Clark", "King", "Harrison", "Lewis", "Baker", "Lee", "Allen", "Morris", "Khan", "Scott", "Watson", "Davis", "Parker", "James", "Bennett", "Young", "Phillips", "Richardson", "Mitchell", "Bailey", "Carter", "Cook", "Singh", "Shaw", "Bell", "Collins", "Morgan", "Kelly", "Begum", "Miller", "Cox", "Hussain", "Marshall"]
+STREETS = ["High Street", "Station Road", "Church Lane", "Victoria Road", "Green Lane", "Manor Road", "Park Avenue", "Kings Road", "Queens Road", "Mill Lane", "The Crescent", "Orchard Way", "Springfield Road", "Grange Road"]
 POSTCODE_AREAS = {
     "Scotland": ["EH", "G", "AB", "DD"],
     "North": ["M", "LS", "NE", "L"],

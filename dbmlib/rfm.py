@@ -28,15 +28,15 @@ import pandas as pd
 from .errors import InputError
 
 __all__ = [
-    "rfm_summary",
-    "calibration_and_holdout",
-    "rfm_table",
-    "rfm_scores",
-    "segment_of",
-    "SEGMENT_GRID",
-    "SEGMENTS",
-    "lifecycle",
     "LIFECYCLE_STATES",
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "calibration_and_holdout",
+    "lifecycle",
+    "rfm_scores",
+    "rfm_summary",
+    "rfm_table",
+    "segment_of",
 ]
 
 

@@ -24,7 +24,7 @@ from .parsing import (
     parse_money,
 )
 
-__all__ = ["SourceSpec", "SOURCES", "build_schema", "SOURCE_ORDER"]
+__all__ = ["SOURCES", "SOURCE_ORDER", "SourceSpec", "build_schema"]
 
 MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")

@@ -11,12 +11,12 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 __all__ = [
     "RFMClusterer",
     "cluster_profiles",
-    "lorenz_curve",
-    "gini",
-    "top_share",
-    "profitability",
-    "penetration",
     "cohort_retention",
+    "gini",
+    "lorenz_curve",
+    "penetration",
+    "profitability",
+    "top_share",
 ]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "simulate_repeat_purchases", "draw_spend"]
+__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases"]
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ import pandas as pd
 import phonenumbers
 
 __all__ = [
-    "normalise_email",
-    "valid_email",
-    "normalise_phone",
-    "normalise_name",
-    "normalise_postcode",
-    "canonical_category",
-    "age_band",
     "AGE_BANDS",
+    "age_band",
+    "canonical_category",
+    "normalise_email",
+    "normalise_name",
+    "normalise_phone",
+    "normalise_postcode",
+    "valid_email",
 ]
 
 _EMAIL = re.compile(r"^[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}$")

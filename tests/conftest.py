@@ -22,3 +22,13 @@ def small_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("retail-demo")
     make_retail_demo(out, n_customers=2_000, seed=7)
     return out
+
+
+def build_clean_demo(folder: Path, n_customers: int, seed: int = 0):
+    """Generate a retail-demo in ``folder``, load it and clean it: (source dir, con, result)."""
+    from dbmlib import clean
+
+    src = make_retail_demo(folder / "retail-demo", n_customers=n_customers, seed=seed)
+    con = collect.connect(folder / "m.duckdb")
+    collect.load_folder(con, src)
+    return src, con, clean.clean_database(con)

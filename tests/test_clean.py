@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from dbmlib import clean, collect
-from dbmlib.datasets import make_retail_demo
 from dbmlib.grade import grade_cleaning
+from tests.conftest import build_clean_demo
 
 ANALYSIS_TABLES = ["customers", "customer_id_map", "transactions", "transactions_model",
                    "campaigns", "campaign_contacts", "quality_log"]
@@ -16,11 +16,7 @@ ANALYSIS_TABLES = ["customers", "customer_id_map", "transactions", "transactions
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """The default retail-demo (20,000 customers, seed 0) loaded and cleaned."""
-    tmp = tmp_path_factory.mktemp("clean")
-    src = make_retail_demo(tmp / "retail-demo", n_customers=20_000, seed=0)
-    con = collect.connect(tmp / "m.duckdb")
-    collect.load_folder(con, src)
-    result = clean.clean_database(con)
+    src, con, result = build_clean_demo(tmp_path_factory.mktemp("clean"), 20_000)
     yield src, con, result
     con.close()
 
@@ -277,3 +273,16 @@ def test_merge_rule_is_a_parameter_and_explained(tmp_path):
     by_name = _run(con, merge_keys=("name_postcode",)).tables["customer_id_map"]
     assert by_name.set_index("source_id").loc["C2", "match_key"] == "name_postcode"
     assert np.array_equal(by_name["customer_id"], ["C1", "C1"])
+
+
+def test_grade_counts_only_the_right_rule_and_column(demo):
+    src, _, result = demo
+    log = result.quality_log
+    wrong_column = log.assign(column=log["column"].where(log["rule"] != "missing_value", "region"))
+    grade, _ = grade_cleaning(wrong_column, result.tables["customer_id_map"], src / "_truth")
+    g = grade.set_index("problem")
+    planted = pd.read_csv(src / "_truth/problems.csv")
+    region = ((planted["problem"] == "missing_value") & (planted["column"] == "region")).sum()
+    assert g.loc["missing_value", "found"] == region  # only the region cells still match
+    empty, merges = grade_cleaning(log.iloc[0:0], result.tables["customer_id_map"], src / "_truth")
+    assert (empty["found"] == 0).all() and merges["recall"] == 1.0

@@ -63,7 +63,7 @@ def test_planted_problems_are_recorded_and_present(small_demo):
     by = problems.groupby("problem")
     assert set(by.groups) == set(PROBLEM_RATES) | {"test_account"}
     # every recorded row really has the problem
-    rows = lambda p, t: t.iloc[by.get_group(p)["row"].to_numpy() - 1]  # noqa: E731
+    rows = lambda p, t: t.iloc[by.get_group(p)["row"].to_numpy() - 1]
     assert rows("amount_as_text", tx)["amount"].str.contains("£").all()
     mixed = by.get_group("mixed_date_format")
     tx_mixed = tx.iloc[mixed.loc[mixed["table"] == "transactions", "row"] - 1]

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -65,6 +64,12 @@ def test_run_retail_demo_end_to_end(tmp_path):
     shares = {k: v for k, v in cleaned.items() if k.endswith(".share_found")}
     assert len(shares) == 8 and min(shares.values()) >= 0.98
     assert cleaned["grade.merge_precision"] >= 0.99 and cleaned["grade.merge_recall"] >= 0.95
+    seg = json.loads((run / "metrics.json").read_text())["03_segmentation"]
+    segments = sum(v for k, v in seg.items() if k.startswith("segment."))
+    life = sum(v for k, v in seg.items() if k.startswith("lifecycle."))
+    assert segments == life == seg["customers"] == cleaned["reconciliation.customers.rows_out"]
+    assert 0.3 < seg["concentration.gini"] < 0.9 and seg["concentration.top20_share"] > 0.4
+    assert seg["clusters.k"] >= 2 and seg["clusters.adjusted_rand_vs_truth"] > 0
     nocode = (run / "01_collection.nocode.html").read_text()
     assert "collect.load_source" not in nocode and "Orders per month" in nocode
     # no personal data in the report folder
@@ -93,6 +98,10 @@ def test_run_cdnow(tmp_path):
     assert cleaned["reconciliation.transactions.rows_out"] == 69_659
     assert cleaned["reconciliation.customers.rows_out"] == 23_570
     assert cleaned["customers.merged_records"] == 0
+    seg = json.loads((reports / "cd" / "metrics.json").read_text())["03_segmentation"]
+    assert seg["customers"] == seg["buyers"] == 23_570
+    assert "clusters.adjusted_rand_vs_truth" not in seg  # no truth for real data
+    assert seg["cohorts.count"] == 3  # CDNOW customers were all acquired in Q1 1997
 
 
 def test_failing_notebook_exits_nonzero_naming_cell(tmp_path):

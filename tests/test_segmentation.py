@@ -7,7 +7,7 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 from sklearn.metrics import adjusted_rand_score
 
-from dbmlib import clean, collect, features, segment
+from dbmlib import features, segment
 from dbmlib.datasets import load_cdnow
 from dbmlib.errors import InputError
 from dbmlib.explorer import SegmentExplorer
@@ -19,6 +19,7 @@ from dbmlib.rfm import (
     rfm_summary,
     rfm_table,
 )
+from tests.conftest import build_clean_demo
 
 
 def _log(seed, n=4000, customers=900):
@@ -155,12 +156,7 @@ def test_cohort_retention_small():
 
 @pytest.fixture(scope="module")
 def demo_features(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("seg")
-    from dbmlib.datasets import make_retail_demo
-    src = make_retail_demo(tmp / "rd", n_customers=6_000, seed=0)
-    con = collect.connect(tmp / "m.duckdb")
-    collect.load_folder(con, src)
-    clean.clean_database(con)
+    src, con, _ = build_clean_demo(tmp_path_factory.mktemp("seg"), 6_000)
     customers, tx = features.read_clean(con)
     yield src, features.customer_features(customers, tx)
     con.close()
