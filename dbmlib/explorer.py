@@ -9,6 +9,11 @@ import pandas as pd
 __all__ = ["SegmentExplorer"]
 
 
+def _num(value) -> float:
+    """A plain float; NaN for a missing mean (e.g. recency of prospects)."""
+    return float("nan") if pd.isna(value) else float(value)
+
+
 class SegmentExplorer:
     """Build with the feature table; ``.widget`` is the control to display.
 
@@ -62,8 +67,8 @@ class SegmentExplorer:
             "share_customers": n / len(f),
             "revenue": float(members["revenue"].sum()),
             "share_revenue": float(members["revenue"].sum() / f["revenue"].sum()),
-            "mean_orders": float(members["orders"].mean()),
-            "mean_recency_days": float(members["recency_days"].mean()),
+            "mean_orders": _num(members["orders"].mean()),
+            "mean_recency_days": _num(members["recency_days"].mean()),
             "profile": profile,
             "sample_ids": list(map(str, sample.index)),
         }

@@ -36,6 +36,8 @@ def customer_features(customers: pd.DataFrame, transactions: pd.DataFrame, as_of
     out["lifecycle"] = lifecycle(out.index, rfm, **lifecycle_thresholds)
     out["segment"] = out["segment"].cat.add_categories(["Prospect"]).fillna("Prospect")
     out[["orders", "revenue"]] = out[["orders", "revenue"]].fillna(0)
+    for col in ("r_score", "f_score", "m_score", "fm_score", "orders", "recency_days", "tenure_days"):
+        out[col] = out[col].astype("Int64")
     for col in DEMOGRAPHICS:
         if col in out.columns:
             out[col] = out[col].astype("string").fillna("unknown")

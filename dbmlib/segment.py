@@ -189,7 +189,8 @@ def cohort_retention(transactions: pd.DataFrame, *, customer_id_col: str = "cust
     """Monthly acquisition cohorts (month of first purchase).
 
     Returns ``(retention, revenue)``: share of each cohort buying in month 0, 1, … after
-    acquisition (month 0 is 1.0 by construction), and the cohort's revenue per month.
+    acquisition (month 0 is 1.0 by construction), and the cohort's revenue per month;
+    months after the last observed month are missing (NaN), not zero.
     """
     ts = pd.to_datetime(transactions[datetime_col])
     month = (ts.dt.year * 12 + ts.dt.month - 1).to_numpy()
@@ -203,5 +204,10 @@ def cohort_retention(transactions: pd.DataFrame, *, customer_id_col: str = "cust
     active = df.groupby(["cohort", "age"])["cid"].nunique().unstack(fill_value=0)
     retention = active.div(size, axis=0)
     revenue = df.groupby(["cohort", "age"])["amount"].sum().unstack(fill_value=0.0)
+    # months after the last observed month are unknown, not zero
+    start = pd.Series(np.sort(np.unique(cohort)), index=np.sort(np.unique(label)))
+    unseen = (start.to_numpy()[:, None] + retention.columns.to_numpy()[None, :]) > month.max()
+    retention = retention.mask(unseen)
+    revenue = revenue.mask(unseen)
     retention.insert(0, "customers", size)
     return retention, revenue

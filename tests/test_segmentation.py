@@ -152,6 +152,7 @@ def test_cohort_retention_small():
     assert ret.loc["2024-01", "customers"] == 2 and ret.loc["2024-01", 1] == 0.5
     assert ret.loc["2024-02", 0] == 1.0
     assert rev.loc["2024-01", 0] == 17.0
+    assert np.isnan(ret.loc["2024-02", 1])  # March 2024 is after the data: unknown, not 0
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +198,8 @@ def test_explorer_updates_on_selection(demo_features):
     e.group.value = "Lost"
     lost = (feat["segment"] == "Lost").sum()
     assert e.output.value != first and f"{lost:,} (" in e.output.value
+    e.group.value = "Prospect"  # no orders: recency is unknown, not an error
+    assert e.summary("segment", "Prospect")["mean_orders"] == 0
     e.by.value = "cluster"
     assert set(e.group.options) == {"0", "1"}
     s = e.summary("segment", "Champions")
