@@ -1,0 +1,191 @@
+"""Propensity models: who will respond to a campaign, who will lapse.
+
+Features are computed *as of* the decision date (campaign start, or churn cut-off) from
+orders before it only, so nothing from the future leaks into training. Models are
+scikit-learn pipelines (a ColumnTransformer for numeric and categorical features, then a
+logistic regression or a histogram gradient-boosting classifier).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from .rfm import rfm_table
+
+__all__ = ["NUMERIC", "CATEGORICAL", "features_as_of", "response_training_set",
+           "churn_training_set", "PropensityModel", "compare_models", "gains_table",
+           "save_model", "load_model"]
+
+NUMERIC = ["recency_days", "orders", "revenue", "avg_order_value", "tenure_days",
+           "share_web", "share_store", "share_catalogue", "share_phone"]
+CATEGORICAL = ["region", "age_band", "income_band", "gender"]
+
+
+def features_as_of(customers: pd.DataFrame, transactions: pd.DataFrame, as_of) -> pd.DataFrame:
+    """RFM, channel mix and demographics of buyers, from orders strictly before ``as_of``."""
+    as_of = pd.Timestamp(as_of)
+    past = transactions[pd.to_datetime(transactions["order_ts"]) < as_of]
+    rfm = rfm_table(past, as_of)
+    mix = pd.crosstab(past["customer_id"], past["channel"], normalize="index")
+    for ch in ("web", "store", "catalogue", "phone"):
+        rfm[f"share_{ch}"] = mix[ch].reindex(rfm.index).fillna(0.0) if ch in mix else 0.0
+    demo = customers.reindex(rfm.index)
+    for col in CATEGORICAL:
+        rfm[col] = demo[col].astype("string").fillna("unknown") if col in demo else "unknown"
+    return rfm
+
+
+def response_training_set(customers, transactions, campaigns, contacts) -> tuple[pd.DataFrame, pd.Series]:
+    """Treated customers of past campaigns, features as of each campaign's start, y = responded."""
+    parts = []
+    for camp in campaigns.itertuples():
+        treated = contacts[(contacts["campaign_id"] == camp.campaign_id) & contacts["contacted"]]
+        f = features_as_of(customers, transactions, camp.start_date)
+        f = f.join(treated.set_index("customer_id")["responded"], how="inner")
+        f["campaign_channel"] = camp.channel
+        f["campaign_id"] = camp.campaign_id
+        parts.append(f)
+    if not parts:
+        raise ValueError("no past campaigns: a response model needs campaign history")
+    data = pd.concat(parts)
+    y = data.pop("responded").astype(int)
+    if y.nunique() < 2:
+        raise ValueError("past campaigns have only one outcome (all or no responses)")
+    return data, y
+
+
+def churn_training_set(customers, transactions, cut_off, horizon_days: int = 180
+                       ) -> tuple[pd.DataFrame, pd.Series]:
+    """Buyers before ``cut_off``; y = 1 if they make no purchase in the next ``horizon_days``."""
+    cut_off = pd.Timestamp(cut_off)
+    f = features_as_of(customers, transactions, cut_off)
+    ts = pd.to_datetime(transactions["order_ts"])
+    window = transactions[(ts >= cut_off) & (ts < cut_off + pd.Timedelta(days=horizon_days))]
+    y = (~f.index.isin(window["customer_id"])).astype(int)
+    return f, pd.Series(y, index=f.index, name="churned")
+
+
+class PropensityModel:
+    """A probability-of-event classifier on the features above.
+
+    Parameters
+    ----------
+    kind : {"logistic", "gbm"}
+    extra_categorical : list of str, extra categorical columns (e.g. ``campaign_channel``)
+    random_state : int
+
+    Attributes
+    ----------
+    pipeline_ : fitted scikit-learn Pipeline
+    feature_names_in_ : list of input columns used
+    classes_ : array([0, 1])
+    """
+
+    def __init__(self, kind: str = "logistic", extra_categorical=(), random_state: int = 0):
+        self.kind = kind
+        self.extra_categorical = extra_categorical
+        self.random_state = random_state
+
+    def _pipeline(self) -> Pipeline:
+        cats = CATEGORICAL + list(self.extra_categorical)
+        numeric = Pipeline([("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
+                            ("scale", StandardScaler())])
+        pre = ColumnTransformer([("num", numeric, NUMERIC),
+                                 ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cats)])
+        if self.kind == "logistic":
+            clf = LogisticRegression(max_iter=2000, C=1.0)
+        elif self.kind == "gbm":
+            clf = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
+                                                 l2_regularization=1.0, random_state=self.random_state)
+        else:
+            raise ValueError(f"kind must be 'logistic' or 'gbm', got {self.kind!r}")
+        return Pipeline([("features", pre), ("model", clf)])
+
+    def fit(self, X: pd.DataFrame, y):
+        cols = NUMERIC + CATEGORICAL + list(self.extra_categorical)
+        missing = [c for c in cols if c not in X.columns]
+        if missing:
+            raise ValueError(f"feature columns missing: {missing}")
+        self.feature_names_in_ = cols
+        X = X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
+        self.pipeline_ = self._pipeline().fit(X, np.asarray(y))
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        X = X[self.feature_names_in_].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
+        return self.pipeline_.predict_proba(X)
+
+    def permutation_importance(self, X, y, n_repeats: int = 5) -> pd.Series:
+        """Mean drop in ROC AUC when each input column is shuffled (seeded)."""
+        Xs = X[self.feature_names_in_].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
+        r = permutation_importance(self.pipeline_, Xs, np.asarray(y), scoring="roc_auc",
+                                   n_repeats=n_repeats, random_state=self.random_state)
+        return pd.Series(r.importances_mean, index=self.feature_names_in_).sort_values(ascending=False)
+
+
+def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int = 0) -> pd.DataFrame:
+    """Cross-validated ROC AUC and average precision of the logistic and GBM models."""
+    folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    rows = {}
+    for kind in ("logistic", "gbm"):
+        m = PropensityModel(kind, extra_categorical, random_state)
+        pipe = m._pipeline()
+        cols = NUMERIC + CATEGORICAL + list(extra_categorical)
+        res = cross_validate(pipe, X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC}),
+                             np.asarray(y), cv=folds, scoring=["roc_auc", "average_precision"])
+        rows[kind] = {"roc_auc": res["test_roc_auc"].mean(), "roc_auc_sd": res["test_roc_auc"].std(),
+                      "average_precision": res["test_average_precision"].mean()}
+    return pd.DataFrame(rows).T
+
+
+def gains_table(y, p, n_bins: int = 10) -> pd.DataFrame:
+    """Gains and lift by decile of predicted probability (decile 1 = highest scores).
+
+    ``lift`` = response rate of the decile / overall rate; ``cum_gain`` = share of all
+    responders captured down to that decile.
+    """
+    df = pd.DataFrame({"y": np.asarray(y, float), "p": np.asarray(p, float)})
+    rank = df["p"].rank(method="first", ascending=False)
+    df["decile"] = np.ceil(rank / len(df) * n_bins).astype(int).clip(1, n_bins)
+    g = df.groupby("decile").agg(customers=("y", "size"), responders=("y", "sum"),
+                                 mean_score=("p", "mean"))
+    g["response_rate"] = g["responders"] / g["customers"]
+    g["lift"] = g["response_rate"] / df["y"].mean()
+    g["cum_gain"] = g["responders"].cumsum() / df["y"].sum()
+    g["cum_lift"] = g["cum_gain"] / (g["customers"].cumsum() / len(df))
+    return g
+
+
+def save_model(model: PropensityModel, path) -> Path:
+    """Save a fitted model with its feature list and versions (``.joblib`` + ``.json``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, path.with_suffix(".joblib"))
+    meta = {"kind": model.kind, "features": model.feature_names_in_,
+            "sklearn": sklearn.__version__, "dbmlib": __import__("dbmlib").__version__}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    return path.with_suffix(".joblib")
+
+
+def load_model(path) -> PropensityModel:
+    """Load a model saved by :func:`save_model`; refuses one saved with another scikit-learn."""
+    path = Path(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    if meta["sklearn"] != sklearn.__version__:
+        raise RuntimeError(f"{path}: saved with scikit-learn {meta['sklearn']}, this is "
+                           f"{sklearn.__version__}; retrain the model")
+    return joblib.load(path.with_suffix(".joblib"))
