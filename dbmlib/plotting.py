@@ -6,6 +6,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "tracking",
+    "holdout_by_frequency",
+    "p_alive_heatmap",
+    "clv_distribution",
+    "gains_chart",
     "cohort_heatmap",
     "lorenz",
     "orders_per_month",
@@ -131,4 +136,78 @@ def cohort_heatmap(retention: pd.DataFrame, *, max_age: int = 12, ax=None) -> Fi
     ax.set_xlabel("months since first purchase")
     ax.set_ylabel("acquisition cohort")
     ax.set_title("Cohort retention")
+    return fig
+
+
+def tracking(track: pd.DataFrame, *, ax=None) -> Figure:
+    """Cumulative repeat purchases, actual vs model, with the calibration end marked."""
+    fig, ax = _figure(ax)
+    ax.plot(track["date"], track["actual"], label="actual")
+    ax.plot(track["date"], track["expected"], ls="--", label="model")
+    cal = track.loc[track["period"] == "calibration", "date"]
+    if len(cal):
+        ax.axvline(cal.max(), color="grey", lw=0.8, label="end of calibration")
+    ax.set_ylabel("cumulative repeat purchases")
+    ax.set_title("Tracking cumulative repeat purchases")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def holdout_by_frequency(table: pd.DataFrame, *, ax=None) -> Figure:
+    """Mean actual vs predicted holdout purchases by calibration frequency."""
+    fig, ax = _figure(ax, figsize=(7, 4))
+    ax.plot(table.index, table["actual"], marker="o", label="actual")
+    ax.plot(table.index, table["predicted"], marker="s", ls="--", label="predicted")
+    ax.set_xlabel("repeat purchases in calibration")
+    ax.set_ylabel("mean purchases in holdout")
+    ax.set_title("Calibration vs holdout")
+    ax.legend()
+    return fig
+
+
+def p_alive_heatmap(model, max_frequency: int, max_T: float, *, ax=None) -> Figure:
+    """P(alive) of a customer with frequency x and recency r observed for ``max_T``."""
+    import numpy as np
+
+    fig, ax = _figure(ax, figsize=(7, 5))
+    f = np.arange(0, max_frequency + 1)
+    r = np.linspace(0, max_T, 40)
+    F, R = np.meshgrid(f, r)
+    grid = pd.DataFrame({"frequency": F.ravel().astype(float), "recency": R.ravel(),
+                         "T": float(max_T)})
+    grid.loc[grid["frequency"] == 0, "recency"] = 0.0
+    z = model.p_alive(grid).to_numpy().reshape(R.shape)
+    im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
+                   extent=[f.min(), f.max(), r.min(), r.max()])
+    fig.colorbar(im, ax=ax, label="P(alive)")
+    ax.set_xlabel("repeat purchases (frequency)")
+    ax.set_ylabel("time of last purchase (recency)")
+    ax.set_title("Probability a customer is still active")
+    return fig
+
+
+def clv_distribution(clv: pd.Series, *, ax=None) -> Figure:
+    """Histogram of customer lifetime value (log-spaced bins)."""
+    import numpy as np
+
+    fig, ax = _figure(ax, figsize=(7, 4))
+    v = clv[clv > 0]
+    ax.hist(v, bins=np.logspace(np.log10(max(v.min(), 1e-2)), np.log10(v.max()), 40))
+    ax.set_xscale("log")
+    ax.set_xlabel("CLV (log scale)")
+    ax.set_ylabel("customers")
+    ax.set_title("Distribution of customer lifetime value")
+    return fig
+
+
+def gains_chart(gains: pd.DataFrame, *, ax=None) -> Figure:
+    """Cumulative gains by decile against random targeting (``propensity.gains_table``)."""
+    fig, ax = _figure(ax, figsize=(6, 4.5))
+    share = gains["customers"].cumsum() / gains["customers"].sum()
+    ax.plot([0, *share], [0, *gains["cum_gain"]], marker="o", label="model")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="random")
+    ax.set_xlabel("share of customers targeted (highest scores first)")
+    ax.set_ylabel("share of responders reached")
+    ax.set_title("Cumulative gains")
+    ax.legend()
     return fig

@@ -70,6 +70,11 @@ def test_run_retail_demo_end_to_end(tmp_path):
     assert segments == life == seg["customers"] == cleaned["reconciliation.customers.rows_out"]
     assert 0.3 < seg["concentration.gini"] < 0.9 and seg["concentration.top20_share"] > 0.4
     assert seg["clusters.k"] >= 2 and seg["clusters.adjusted_rand_vs_truth"] > 0
+    model = json.loads((run / "metrics.json").read_text())["04_predictive_modelling"]
+    assert model["model.chosen"] in {"bgnbd", "mbgnbd"}
+    assert model["scores.rows"] == seg["buyers"]
+    assert model["response.roc_auc.gbm"] > 0.55 and model["churn.roc_auc.gbm"] > 0.6
+    assert round(model["cdnow_published.bgnbd.r.fitted"], 3) == 0.243
     nocode = (run / "01_collection.nocode.html").read_text()
     assert "collect.load_source" not in nocode and "Orders per month" in nocode
     # no personal data in the report folder
@@ -102,6 +107,9 @@ def test_run_cdnow(tmp_path):
     assert seg["customers"] == seg["buyers"] == 23_570
     assert "clusters.adjusted_rand_vs_truth" not in seg  # no truth for real data
     assert seg["cohorts.count"] == 3  # CDNOW customers were all acquired in Q1 1997
+    model = json.loads((reports / "cd" / "metrics.json").read_text())["04_predictive_modelling"]
+    assert "response.roc_auc.gbm" not in model  # no campaign history: churn and CLV only
+    assert model["scores.rows"] == 23_570 and model["churn.roc_auc.gbm"] > 0.6
 
 
 def test_failing_notebook_exits_nonzero_naming_cell(tmp_path):
