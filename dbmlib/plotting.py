@@ -21,6 +21,13 @@ __all__ = [
 ]
 
 
+def _finish(fig, ax, title: str, xlabel: str, ylabel: str) -> Figure:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
 def _figure(ax=None, figsize=(9, 4)):
     if ax is not None:
         return ax.figure, ax
@@ -180,10 +187,8 @@ def p_alive_heatmap(model, max_frequency: int, max_T: float, *, ax=None) -> Figu
     im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
                    extent=[f.min(), f.max(), r.min(), r.max()])
     fig.colorbar(im, ax=ax, label="P(alive)")
-    ax.set_xlabel("repeat purchases (frequency)")
-    ax.set_ylabel("time of last purchase (recency)")
-    ax.set_title("Probability a customer is still active")
-    return fig
+    return _finish(fig, ax, "Probability a customer is still active",
+                   "repeat purchases (frequency)", "time of last purchase (recency)")
 
 
 def clv_distribution(clv: pd.Series, *, ax=None) -> Figure:
@@ -194,10 +199,7 @@ def clv_distribution(clv: pd.Series, *, ax=None) -> Figure:
     v = clv[clv > 0]
     ax.hist(v, bins=np.logspace(np.log10(max(v.min(), 1e-2)), np.log10(v.max()), 40))
     ax.set_xscale("log")
-    ax.set_xlabel("CLV (log scale)")
-    ax.set_ylabel("customers")
-    ax.set_title("Distribution of customer lifetime value")
-    return fig
+    return _finish(fig, ax, "Distribution of customer lifetime value", "CLV (log scale)", "customers")
 
 
 def gains_chart(gains: pd.DataFrame, *, ax=None) -> Figure:

@@ -1,0 +1,52 @@
+"""Every plotting function returns a matplotlib Figure with the data drawn, no pyplot state."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from dbmlib import plotting, segment
+from dbmlib.clv import PurchaseModel
+from dbmlib.propensity import gains_table
+from dbmlib.rfm import rfm_scores
+
+matplotlib.use("Agg")
+
+
+def test_plots_return_figures():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    rng = np.random.default_rng(0)
+    monthly = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"]),
+                            "channel": ["web", "store", "web"], "orders": [3, 4, 5]})
+    rfm = pd.DataFrame({"recency_days": rng.integers(0, 300, 200), "orders": rng.integers(1, 9, 200),
+                        "revenue": rng.gamma(2, 50, 200)})
+    scores = rfm_scores(rfm)
+    curve = segment.lorenz_curve(rfm["revenue"])
+    pen = segment.penetration(rfm.assign(region=rng.choice(["A", "B"], 200)), "region")
+    summary = pd.DataFrame({"frequency": rng.poisson(1, 300).astype(float), "T": 50.0})
+    summary["recency"] = np.where(summary["frequency"] > 0, rng.uniform(0, 50, 300), 0.0)
+    model = PurchaseModel().fit(summary)
+    track = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=5, freq="7D"),
+                          "actual": [1, 2, 4, 5, 7], "expected": [1, 2.5, 3.5, 5, 6.5],
+                          "period": ["calibration"] * 3 + ["holdout"] * 2})
+    figs = [
+        plotting.orders_per_month(monthly),
+        plotting.problems_by_rule(pd.DataFrame({"table": ["t", "t"], "rule": ["a", "b"],
+                                                "action": ["changed", "rejected"], "rows": [5, 2]})),
+        plotting.rfm_heatmap(scores),
+        plotting.segment_bars(pd.DataFrame({"share_customers": [0.6, 0.4], "share_revenue": [0.2, 0.8]},
+                                           index=["x", "y"])),
+        plotting.lorenz(curve, segment.gini(rfm["revenue"])),
+        plotting.penetration_index(pen),
+        plotting.tracking(track),
+        plotting.holdout_by_frequency(pd.DataFrame({"actual": [0.1, 0.5], "predicted": [0.2, 0.4]},
+                                                   index=["0", "1+"])),
+        plotting.p_alive_heatmap(model, 5, 50.0),
+        plotting.clv_distribution(pd.Series(rng.gamma(2, 50, 100))),
+        plotting.gains_chart(gains_table(rng.integers(0, 2, 100), rng.random(100))),
+    ]
+    for fig in figs:
+        assert isinstance(fig, Figure) and fig.axes and fig.axes[0].has_data()
+    assert plt.get_fignums() == before  # nothing left in pyplot's global state
