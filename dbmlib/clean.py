@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .dedupe import MERGE_KEYS, merge_duplicates
-from .overview import table_exists
+from .db import table_exists, transaction
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
     age_band,
@@ -442,8 +442,7 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
 
 def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
     """Replace the clean tables and this stage's rejects in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name, df in tables.items():
             con.register("_clean_src", df)
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")
@@ -454,10 +453,6 @@ def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
                 con.register("_rej", rejects)
                 con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rej")
                 con.unregister("_rej")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def quality_report(quality_log: pd.DataFrame) -> pd.DataFrame:

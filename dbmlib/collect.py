@@ -31,6 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import config
+from .db import table_exists, transaction
 from .errors import InputError, format_rows
 from .io import sha256_file
 from .readers import SUPPORTED_SUFFIXES, read_database, read_table_file
@@ -152,10 +153,7 @@ def _reference_failures(df, spec, con) -> pd.DataFrame:
     rows = []
     for col, other in spec.references.items():
         other_spec = SOURCES[other]
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [other_spec.table]
-        ).fetchall()[0][0]
-        if not exists or con.execute(f"SELECT count(*) FROM {other_spec.table}").fetchall()[0][0] == 0:
+        if not table_exists(con, other_spec.table) or con.execute(f"SELECT count(*) FROM {other_spec.table}").fetchall()[0][0] == 0:
             continue
         key = other_spec.key[0]
         known = con.execute(f'SELECT DISTINCT "{key}" FROM {other_spec.table}').df()[key]
@@ -243,8 +241,7 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
     good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1,
                        _load_id=load_id, _loaded_at=now)
     rejects = _rejects_frame(failures, frame, spec, file, load_id, now)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
                                [spec.table, file]).fetchall()[0][0]
         if previous:  # a new version of the same file replaces its earlier rows
@@ -263,10 +260,6 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
         con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [load_id, source, spec.table, file, digest, len(frame), len(good),
                      len(bad_rows), json.dumps(ignored), now])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     status = "replaced" if previous else "loaded"
     log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status,
              len(bad_rows))
@@ -370,10 +363,8 @@ def raw_table_counts(con) -> pd.DataFrame:
     rows = []
     for name in SOURCE_ORDER:
         t = SOURCES[name].table
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                             [t]).fetchall()[0][0]
         n = files = rej = 0
-        if exists:
+        if table_exists(con, t):
             n, files = con.execute(
                 f"SELECT count(*), count(DISTINCT _source_file) FROM {t}").fetchall()[0]
             rej = con.execute("SELECT count(DISTINCT (source_file, source_row)) FROM rejects "
@@ -390,16 +381,11 @@ def reset_raw_layer(con) -> list[str]:
     """
     existing = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
     dropped = [t for t in [SOURCES[n].table for n in SOURCE_ORDER] + ["load_log"] if t in existing]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for t in dropped:
             con.execute(f"DROP TABLE {t}")
         if "rejects" in existing:
             con.execute("DELETE FROM rejects WHERE stage = 'collect'")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return dropped
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .overview import table_exists
+from .db import table_exists, transaction
 from .rfm import lifecycle, rfm_scores, rfm_table
 
 __all__ = ["contact_costs", "customer_features", "read_clean", "segment_summary", "write_tables"]
@@ -64,16 +64,11 @@ def segment_summary(features: pd.DataFrame, by: str = "segment") -> pd.DataFrame
 
 def write_tables(con, tables: dict) -> None:
     """Replace tables atomically (one transaction)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name, df in tables.items():
             con.register("_src", df.reset_index())
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _src")
             con.unregister("_src")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def contact_costs(con) -> pd.Series | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .db import table_exists
 from .parsing import parse_dates, parse_money
 from .privacy import mask_personal
 from .schemas import SOURCE_ORDER, SOURCES
@@ -16,11 +17,6 @@ _DATE_COLUMNS = {
     "campaigns": "start_date",
     "campaign_contacts": "contact_date",
 }
-
-
-def table_exists(con, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [table]).fetchall()[0][0])
 
 
 def date_coverage(con, *, dayfirst: bool = True) -> pd.DataFrame:

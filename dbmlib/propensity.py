@@ -35,6 +35,11 @@ NUMERIC = ["recency_days", "orders", "revenue", "avg_order_value", "tenure_days"
 CATEGORICAL = ["region", "age_band", "income_band", "gender"]
 
 
+def _inputs(X: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The model's input columns, with negative numeric values (net refunds) floored at 0."""
+    return X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
+
+
 def features_as_of(customers: pd.DataFrame, transactions: pd.DataFrame, as_of) -> pd.DataFrame:
     """RFM, channel mix and demographics of buyers, from orders strictly before ``as_of``."""
     as_of = pd.Timestamp(as_of)
@@ -121,14 +126,12 @@ class PropensityModel:
         if missing:
             raise ValueError(f"feature columns missing: {missing}")
         self.feature_names_in_ = cols
-        X = X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
-        self.pipeline_ = self._pipeline().fit(X, np.asarray(y))
+        self.pipeline_ = self._pipeline().fit(_inputs(X, cols), np.asarray(y))
         self.classes_ = self.pipeline_.classes_
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        X = X[self.feature_names_in_].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
-        return self.pipeline_.predict_proba(X)
+        return self.pipeline_.predict_proba(_inputs(X, self.feature_names_in_))
 
     def permutation_importance(self, X, y, n_repeats: int = 5, max_rows: int = 4000) -> pd.Series:
         """Mean drop in ROC AUC when each input column is shuffled (seeded; on at most
@@ -137,8 +140,7 @@ class PropensityModel:
         if len(X) > max_rows:
             keep = np.random.default_rng(self.random_state).choice(len(X), max_rows, replace=False)
             X, y = X.iloc[keep], y.iloc[keep]
-        Xs = X[self.feature_names_in_].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
-        r = permutation_importance(self.pipeline_, Xs, y.to_numpy(), scoring="roc_auc",
+        r = permutation_importance(self.pipeline_, _inputs(X, self.feature_names_in_), y.to_numpy(), scoring="roc_auc",
                                    n_repeats=n_repeats, random_state=self.random_state)
         return pd.Series(r.importances_mean, index=self.feature_names_in_).sort_values(ascending=False)
 
@@ -151,8 +153,8 @@ def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int
         m = PropensityModel(kind, extra_categorical, random_state)
         pipe = m._pipeline()
         cols = NUMERIC + CATEGORICAL + list(extra_categorical)
-        res = cross_validate(pipe, X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC}),
-                             np.asarray(y), cv=folds, scoring=["roc_auc", "average_precision"])
+        res = cross_validate(pipe, _inputs(X, cols), np.asarray(y), cv=folds,
+                             scoring=["roc_auc", "average_precision"])
         rows[kind] = {"roc_auc": res["test_roc_auc"].mean(), "roc_auc_sd": res["test_roc_auc"].std(),
                       "average_precision": res["test_average_precision"].mean()}
     return pd.DataFrame(rows).T
@@ -166,8 +168,7 @@ def out_of_fold_scores(X, y, *, kind: str = "gbm", extra_categorical=(), cv: int
     m = PropensityModel(kind, extra_categorical, random_state)
     cols = NUMERIC + CATEGORICAL + list(extra_categorical)
     folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    return cross_val_predict(m._pipeline(), X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC}),
-                             np.asarray(y), cv=folds, method="predict_proba")[:, 1]
+    return cross_val_predict(m._pipeline(), _inputs(X, cols), np.asarray(y), cv=folds, method="predict_proba")[:, 1]
 
 
 def gains_table(y, p, n_bins: int = 10) -> pd.DataFrame:

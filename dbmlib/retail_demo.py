@@ -149,7 +149,6 @@ def _people(cfg: RetailDemoConfig, traits, rng: np.random.Generator) -> pd.DataF
         + np.arange(1, n + 1).astype(str) + "@" + domains[rng.integers(0, 4, n)]
     )
     phone_num = rng.integers(0, 1_000_000, n)
-    phone = np.char.add("07700 ", np.char.zfill(phone_num.astype(str), 6))
     phone = np.char.add(np.char.add("07", np.char.zfill(rng.integers(100, 999, n).astype(str), 3)),
                         np.char.add(" ", np.char.zfill(phone_num.astype(str), 6)))
     street = (rng.integers(1, 200, n).astype(str) + " "
