@@ -8,7 +8,7 @@ import pandas as pd
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
 
 __all__ = ["holdout_errors", "by_calibration_frequency", "cumulative_tracking",
-           "bootstrap_clv"]
+           "bootstrap_params", "bootstrap_clv"]
 
 
 def _cal(ch: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +70,14 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
     out = pd.DataFrame(rows)
     out["period"] = np.where(out["date"] <= pd.Timestamp(calibration_end), "calibration", "holdout")
     return out
+
+
+def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30,
+                     seed: int = 0) -> pd.DataFrame:
+    """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([PurchaseModel(kind).fit(summary.iloc[rng.integers(0, len(summary), len(summary))])
+                         .params_ for _ in range(n_boot)]).reset_index(drop=True)
 
 
 def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30, seed: int = 0,

@@ -9,6 +9,8 @@ __all__ = [
     "tracking",
     "holdout_by_frequency",
     "p_alive_heatmap",
+    "frequency_recency_matrix",
+    "calibration_plot",
     "clv_distribution",
     "gains_chart",
     "cohort_heatmap",
@@ -172,23 +174,55 @@ def holdout_by_frequency(table: pd.DataFrame, *, ax=None) -> Figure:
     return fig
 
 
-def p_alive_heatmap(model, max_frequency: int, max_T: float, *, ax=None) -> Figure:
-    """P(alive) of a customer with frequency x and recency r observed for ``max_T``."""
+def _frequency_recency_grid(max_frequency: int, max_T: float):
     import numpy as np
 
-    fig, ax = _figure(ax, figsize=(7, 5))
     f = np.arange(0, max_frequency + 1)
     r = np.linspace(0, max_T, 40)
     F, R = np.meshgrid(f, r)
     grid = pd.DataFrame({"frequency": F.ravel().astype(float), "recency": R.ravel(),
                          "T": float(max_T)})
     grid.loc[grid["frequency"] == 0, "recency"] = 0.0
-    z = model.p_alive(grid).to_numpy().reshape(R.shape)
-    im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                   extent=[f.min(), f.max(), r.min(), r.max()])
-    fig.colorbar(im, ax=ax, label="P(alive)")
-    return _finish(fig, ax, "Probability a customer is still active",
-                   "repeat purchases (frequency)", "time of last purchase (recency)")
+    return grid, R.shape, [f.min(), f.max(), r.min(), r.max()]
+
+
+def _frequency_recency_image(values: pd.Series, shape, extent, label: str, title: str, ax,
+                             **imshow) -> Figure:
+    fig, ax = _figure(ax, figsize=(7, 5))
+    im = ax.imshow(values.to_numpy().reshape(shape), origin="lower", aspect="auto", cmap="viridis",
+                   extent=extent, **imshow)
+    fig.colorbar(im, ax=ax, label=label)
+    return _finish(fig, ax, title, "repeat purchases (frequency)", "time of last purchase (recency)")
+
+
+def p_alive_heatmap(model, max_frequency: int, max_T: float, *, ax=None) -> Figure:
+    """P(alive) of a customer with frequency x and recency r observed for ``max_T``."""
+    grid, shape, extent = _frequency_recency_grid(max_frequency, max_T)
+    return _frequency_recency_image(model.p_alive(grid), shape, extent, "P(alive)",
+                                    "Probability a customer is still active", ax, vmin=0, vmax=1)
+
+
+def frequency_recency_matrix(model, t: float, max_frequency: int, max_T: float, *, ax=None) -> Figure:
+    """Expected purchases in the next ``t`` time units by frequency and recency (observed for
+    ``max_T``): the best customers sit top right — many purchases, the last one recent."""
+    grid, shape, extent = _frequency_recency_grid(max_frequency, max_T)
+    return _frequency_recency_image(model.expected_purchases(t, grid), shape, extent,
+                                    f"expected purchases in the next {t:g} units",
+                                    "Expected purchases by frequency and recency", ax)
+
+
+def calibration_plot(y_true, p_pred, *, n_bins: int = 10, ax=None) -> Figure:
+    """Observed response rate against mean predicted probability, in quantile bins
+    (``sklearn.calibration.calibration_curve``); the diagonal is perfect calibration."""
+    from sklearn.calibration import calibration_curve
+
+    fig, ax = _figure(ax, figsize=(5.5, 5))
+    observed, predicted = calibration_curve(y_true, p_pred, n_bins=n_bins, strategy="quantile")
+    top = max(float(max(observed.max(), predicted.max())), 1e-9) * 1.05
+    ax.plot([0, top], [0, top], ls="--", color="grey", label="perfectly calibrated")
+    ax.plot(predicted, observed, marker="o", label="model")
+    ax.legend()
+    return _finish(fig, ax, "Calibration", "mean predicted probability", "observed rate")
 
 
 def clv_distribution(clv: pd.Series, *, ax=None) -> Figure:

@@ -3,6 +3,7 @@
 import matplotlib
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib.figure import Figure
 
 from dbmlib import plotting, segment
@@ -44,9 +45,30 @@ def test_plots_return_figures():
         plotting.holdout_by_frequency(pd.DataFrame({"actual": [0.1, 0.5], "predicted": [0.2, 0.4]},
                                                    index=["0", "1+"])),
         plotting.p_alive_heatmap(model, 5, 50.0),
+        plotting.frequency_recency_matrix(model, 10.0, 5, 50.0),
+        plotting.calibration_plot(rng.integers(0, 2, 200), rng.random(200)),
         plotting.clv_distribution(pd.Series(rng.gamma(2, 50, 100))),
         plotting.gains_chart(gains_table(rng.integers(0, 2, 100), rng.random(100))),
     ]
     for fig in figs:
         assert isinstance(fig, Figure) and fig.axes and fig.axes[0].has_data()
     assert plt.get_fignums() == before  # nothing left in pyplot's global state
+
+
+def test_calibration_plot_points_are_binned_rates():
+    """Quantile bins of 0.1/0.9 scores: observed rates equal the hand-counted ones."""
+    y = np.array([0, 0, 0, 1, 1, 1, 1, 0])
+    p = np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9])
+    fig = plotting.calibration_plot(y, p, n_bins=2)
+    xs, ys = fig.axes[0].lines[1].get_data()
+    assert list(np.round(xs, 6)) == [0.1, 0.9] and list(ys) == [0.25, 0.75]
+
+
+def test_frequency_recency_matrix_values_are_model_expectations():
+    summary = pd.DataFrame({"frequency": [0, 1, 2, 5, 3, 0, 1], "recency": [0, 10, 20, 40, 35, 0, 5],
+                            "T": [50.0] * 7})
+    model = PurchaseModel().fit(summary)
+    fig = plotting.frequency_recency_matrix(model, 10.0, 3, 50.0)
+    z = fig.axes[0].images[0].get_array()
+    one = model.expected_purchases(10.0, pd.DataFrame({"frequency": [3.0], "recency": [50.0], "T": [50.0]}))
+    assert z.shape == (40, 4) and z[-1, 3] == pytest.approx(one.iloc[0])
