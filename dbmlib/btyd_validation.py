@@ -7,8 +7,13 @@ import pandas as pd
 
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
 
-__all__ = ["holdout_errors", "by_calibration_frequency", "cumulative_tracking",
-           "bootstrap_params", "bootstrap_clv"]
+__all__ = [
+    "bootstrap_clv",
+    "bootstrap_params",
+    "by_calibration_frequency",
+    "cumulative_tracking",
+    "holdout_errors",
+]
 
 
 def _cal(ch: pd.DataFrame) -> pd.DataFrame:

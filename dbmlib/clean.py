@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .dedupe import MERGE_KEYS, merge_duplicates
 from .db import table_exists, transaction
+from .dedupe import MERGE_KEYS, merge_duplicates
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
     age_band,

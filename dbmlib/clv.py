@@ -18,8 +18,14 @@ from lifetimes.utils import ConvergenceError
 
 from .errors import InputError
 
-__all__ = ["PurchaseModel", "SpendModel", "ModelFitError", "customer_lifetime_value",
-           "check_summary", "PUBLISHED_CDNOW"]
+__all__ = [
+    "PUBLISHED_CDNOW",
+    "ModelFitError",
+    "PurchaseModel",
+    "SpendModel",
+    "check_summary",
+    "customer_lifetime_value",
+]
 
 log = logging.getLogger(__name__)
 

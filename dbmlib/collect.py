@@ -41,8 +41,10 @@ __all__ = [
     "LINEAGE_COLUMNS",
     "LoadReport",
     "connect",
+    "feedback_dir",
     "find_source_files",
     "load_cdnow_source",
+    "load_feedback",
     "load_file",
     "load_folder",
     "load_frame",
@@ -395,10 +397,42 @@ def retail_demo_dir(seed: int = 0, n_customers: int = 20_000) -> Path:
     return config.RAW_DIR / name
 
 
+def feedback_dir(db_path, source: str, seed: int = 0, n_customers: int = 20_000) -> Path:
+    """Where written-back campaigns of ``source`` live for the database ``db_path``
+    (``<db>.feedback/<source>/``, beside the database, one subfolder per campaign)."""
+    import hashlib
+
+    if source == "retail-demo":
+        key = retail_demo_dir(seed, n_customers).name
+    elif source in {"cdnow", "cdnow-sample"}:
+        key = source
+    else:
+        folder = Path(source).expanduser().resolve()
+        key = f"{folder.name}-{hashlib.sha256(str(folder).encode()).hexdigest()[:8]}"
+    db_path = Path(db_path)
+    return db_path.parent / f"{db_path.stem}.feedback" / key
+
+
+def load_feedback(con, folder) -> list[LoadReport]:
+    """Load every written-back campaign in ``folder`` (see :mod:`dbmlib.writeback`), in
+    campaign-id order, each file as the source it is named after."""
+    reports = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return reports
+    for campaign in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for name in SOURCE_ORDER:
+            path = campaign / f"{name}.csv"
+            if path.exists():
+                reports.append(load_file(con, name, path))
+    return reports
+
+
 def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers: int = 20_000,
-                rebuild: bool = True, **kwargs) -> list[LoadReport]:
+                rebuild: bool = True, feedback=None, **kwargs) -> list[LoadReport]:
     """Load a named source: ``retail-demo`` (generated on first use), ``cdnow``,
-    ``cdnow-sample`` or a folder of the user's own files.
+    ``cdnow-sample`` or a folder of the user's own files; then the campaigns written back
+    into ``feedback`` (a folder from :func:`feedback_dir`), if given.
 
     With ``rebuild=True`` the raw layer is emptied first, so it holds this source only.
     Other keyword arguments go to :func:`load_folder`.
@@ -412,7 +446,9 @@ def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers:
         if not (folder / "_truth" / "params.json").exists():
             log.info("generating retail-demo (n=%d, seed=%d) in %s", n_customers, seed, folder)
             make_retail_demo(folder, n_customers=n_customers, seed=seed)
-        return load_folder(con, folder, **kwargs)
-    if source in {"cdnow", "cdnow-sample"}:
-        return load_cdnow_source(con, sample=source == "cdnow-sample")
-    return load_folder(con, Path(source).expanduser(), **kwargs)
+        reports = load_folder(con, folder, **kwargs)
+    elif source in {"cdnow", "cdnow-sample"}:
+        reports = load_cdnow_source(con, sample=source == "cdnow-sample")
+    else:
+        reports = load_folder(con, Path(source).expanduser(), **kwargs)
+    return reports + (load_feedback(con, feedback) if feedback is not None else [])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-__all__ = ["transaction", "table_exists"]
+__all__ = ["table_exists", "transaction"]
 
 
 @contextmanager

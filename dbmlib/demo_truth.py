@@ -29,7 +29,13 @@ from .errors import InputError
 from .rfm import rfm_summary
 from .scoring import truth_comparison
 
-__all__ = ["read_truth", "natural_purchases", "truth_recovery"]
+__all__ = [
+    "natural_purchases",
+    "read_truth",
+    "simulate_responses",
+    "true_campaign_effects",
+    "truth_recovery",
+]
 
 VARIANTS = {
     "all orders, days": dict(natural=False, time_unit="D"),
@@ -115,3 +121,82 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
         table["orders_removed"] = removed if v["natural"] else 0
         rows.append(table.reset_index())
     return pd.concat(rows, ignore_index=True)
+
+
+def simulate_responses(source_dir, groups: pd.DataFrame, customers: pd.DataFrame, *, channel: str,
+                       start, window_days: int, seed: int, id_map: pd.DataFrame | None = None
+                       ) -> pd.DataFrame:
+    """What the retail-demo company's customers do when a new campaign reaches them.
+
+    Stands in for the response file a real channel sends back. Uses the generator's truth
+    for each customer (purchase rate, alive at the end of the export, spend rate, age) and
+    its hidden contact rules (:func:`dbmlib.retail_demo.response_rules`): a customer alive
+    buys in the window with probability ``1 − exp(−λ·window)``; a contacted one who would
+    not have is persuaded with probability ``tau``, one who would have is put off with
+    probability ``kappa``.
+
+    Parameters
+    ----------
+    groups : indexed by (clean) customer id, with ``contacted``.
+    customers : clean customers (for ``income_band``).
+    id_map : clean ``customer_id_map`` (source id → customer id), to find the truth of
+        customers whose surviving record is a merged duplicate.
+
+    Returns
+    -------
+    DataFrame indexed like ``groups``: ``responded``, ``response_ts``, ``response_revenue``,
+    ``true_uplift`` (the response probability the contact adds, for checking uplift models).
+    """
+    from .retail_demo import RetailDemoConfig, response_rules
+
+    truth = pd.read_csv(Path(source_dir) / "_truth" / "customers.csv").set_index("customer_id")
+    ids = pd.Index(groups.index)
+    key = pd.Series(ids, index=ids)
+    if id_map is not None and len(id_map):
+        # a surviving id that is not a generated person: use a merged source id that is
+        alt = id_map[id_map["source_id"].isin(truth.index)].drop_duplicates("customer_id")
+        alt = alt.set_index("customer_id")["source_id"]
+        missing = ~key.isin(truth.index)
+        key[missing] = alt.reindex(key[missing].index).to_numpy()
+    known = key.isin(truth.index).to_numpy()
+    t = truth.reindex(key.to_numpy())
+    rng = np.random.default_rng(seed)
+    n = len(ids)
+    lam = t["lam_per_day"].fillna(0.0).to_numpy()
+    alive = t["alive_at_end"].fillna(False).astype(bool).to_numpy() & known
+    income = customers["income_band"].reindex(ids).astype(object).to_numpy()
+    cut = float(np.quantile(truth["lam_per_day"].to_numpy(), 0.9))  # as in the generator
+    tau, kappa, _ = response_rules(channel, t["age"].fillna(40).to_numpy(), income, lam, sure_cut=cut)
+    p0 = alive * (1 - np.exp(-lam * window_days))
+    natural = rng.random(n) < p0
+    contacted = groups["contacted"].astype(bool).to_numpy()
+    u1, u2 = rng.random(n), rng.random(n)
+    put_off = contacted & natural & (u1 < kappa)
+    persuaded = contacted & ~natural & alive & (u2 < tau)
+    responded = (natural & ~put_off) | persuaded
+    cfg = RetailDemoConfig()
+    nu = t["nu_spend_rate"].fillna(1.0).to_numpy()
+    revenue = np.where(responded, np.round(np.maximum(rng.gamma(cfg.p_spend, 1.0 / nu), 1.0), 2), 0.0)
+    offset = pd.to_timedelta(rng.integers(0, window_days * 24 * 60, n), unit="min")
+    ts = (pd.Timestamp(start) + offset).where(responded)
+    return pd.DataFrame({"responded": responded, "response_ts": ts, "response_revenue": revenue,
+                         "true_uplift": tau * alive * (1 - p0) - kappa * p0}, index=ids)
+
+
+def true_campaign_effects(campaign_truth: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Per past campaign: incremental responders the generator actually caused among the
+    treated (persuaded − put off) and their expectation (sum of true uplift over the treated).
+
+    ``contacts`` is the clean contact history; customers are matched on id (a merged
+    duplicate whose surviving id is not the generated one is not matched and not counted).
+    """
+    treated = contacts.loc[contacts["contacted"].astype(bool), ["campaign_id", "customer_id"]]
+    t = campaign_truth.merge(treated, on=["campaign_id", "customer_id"])
+    g = t.groupby("campaign_id")
+    return pd.DataFrame({
+        "treated_matched": g.size(),
+        "persuaded": g["persuaded"].sum(),
+        "put_off": g["put_off"].sum(),
+        "true_incremental_responders": g["persuaded"].sum() - g["put_off"].sum(),
+        "expected_incremental_responders": g["true_uplift"].sum(),
+    })

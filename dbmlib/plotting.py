@@ -6,20 +6,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
-    "tracking",
-    "holdout_by_frequency",
-    "p_alive_heatmap",
-    "frequency_recency_matrix",
     "calibration_plot",
     "clv_distribution",
-    "gains_chart",
     "cohort_heatmap",
+    "frequency_recency_matrix",
+    "gains_chart",
+    "holdout_by_frequency",
+    "lift_chart",
     "lorenz",
     "orders_per_month",
+    "p_alive_heatmap",
     "penetration_index",
     "problems_by_rule",
+    "qini_plot",
     "rfm_heatmap",
     "segment_bars",
+    "tracking",
 ]
 
 
@@ -247,3 +249,33 @@ def gains_chart(gains: pd.DataFrame, *, ax=None) -> Figure:
     ax.set_title("Cumulative gains")
     ax.legend()
     return fig
+
+
+def lift_chart(results: pd.DataFrame, *, label: str | None = None, ax=None) -> Figure:
+    """Absolute lift in response rate with its confidence interval, one bar per row of an
+    ``evaluation.evaluate_ab``/``evaluate_by`` result (zero line = no effect)."""
+    fig, ax = _figure(ax, figsize=(8, 0.5 + 0.45 * len(results)))
+    names = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in results.index]
+    y = range(len(results))
+    lift = results["abs_lift"] * 100
+    err = [lift - results["abs_lift_lo"] * 100, results["abs_lift_hi"] * 100 - lift]
+    ax.barh(list(y), lift, xerr=err, color="tab:blue", alpha=0.7, capsize=3)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(list(y), names)
+    ax.invert_yaxis()
+    return _finish(fig, ax, "Lift over the control group" + (f" — {label}" if label else ""),
+                   "response rate, treated − control (percentage points, 95 % interval)", "")
+
+
+def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:
+    """Qini curves (``uplift.qini_curve``) of several scores against random targeting."""
+    fig, ax = _figure(ax, figsize=(6.5, 4.5))
+    last = None
+    for name, c in curves.items():
+        ax.plot(c["share"], c["qini"], label=name)
+        last = c
+    if last is not None:
+        ax.plot([0, 1], [0, last["qini"].iloc[-1]], ls="--", color="grey", label="random")
+    ax.legend()
+    return _finish(fig, ax, "Qini curve: incremental responders by share targeted",
+                   "share of customers targeted (highest score first)", "incremental responders")

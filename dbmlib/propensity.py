@@ -25,10 +25,20 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from .rfm import rfm_table
 
-__all__ = ["NUMERIC", "CATEGORICAL", "features_as_of", "response_training_set",
-           "churn_training_set", "PropensityModel", "compare_models", "gains_table",
-           "out_of_fold_scores",
-           "save_model", "load_model"]
+__all__ = [
+    "CATEGORICAL",
+    "NUMERIC",
+    "PropensityModel",
+    "campaign_training_set",
+    "churn_training_set",
+    "compare_models",
+    "features_as_of",
+    "gains_table",
+    "load_model",
+    "out_of_fold_scores",
+    "response_training_set",
+    "save_model",
+]
 
 NUMERIC = ["recency_days", "orders", "revenue", "avg_order_value", "tenure_days",
            "share_web", "share_store", "share_catalogue", "share_phone"]
@@ -54,13 +64,21 @@ def features_as_of(customers: pd.DataFrame, transactions: pd.DataFrame, as_of) -
     return rfm
 
 
-def response_training_set(customers, transactions, campaigns, contacts) -> tuple[pd.DataFrame, pd.Series]:
-    """Treated customers of past campaigns, features as of each campaign's start, y = responded."""
+def campaign_training_set(customers, transactions, campaigns, contacts, *,
+                          include_control: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+    """Customers of past campaigns, features as of each campaign's start, y = responded.
+
+    Only the treated (contacted) customers by default — the response model; with
+    ``include_control`` the withheld control group too — the uplift models' data, where the
+    ``contacted`` column is the treatment.
+    """
     parts = []
     for camp in campaigns.itertuples():
-        treated = contacts[(contacts["campaign_id"] == camp.campaign_id) & contacts["contacted"]]
+        rows = contacts[contacts["campaign_id"] == camp.campaign_id]
+        if not include_control:
+            rows = rows[rows["contacted"].astype(bool)]
         f = features_as_of(customers, transactions, camp.start_date)
-        f = f.join(treated.set_index("customer_id")["responded"], how="inner")
+        f = f.join(rows.set_index("customer_id")[["responded", "contacted"]], how="inner")
         f["campaign_channel"] = camp.channel
         f["campaign_id"] = camp.campaign_id
         parts.append(f)
@@ -68,9 +86,15 @@ def response_training_set(customers, transactions, campaigns, contacts) -> tuple
         raise ValueError("no past campaigns: a response model needs campaign history")
     data = pd.concat(parts)
     y = data.pop("responded").astype(int)
+    data["contacted"] = data["contacted"].astype(bool)
     if y.nunique() < 2:
         raise ValueError("past campaigns have only one outcome (all or no responses)")
     return data, y
+
+
+def response_training_set(customers, transactions, campaigns, contacts) -> tuple[pd.DataFrame, pd.Series]:
+    """Treated customers of past campaigns, features as of each campaign's start, y = responded."""
+    return campaign_training_set(customers, transactions, campaigns, contacts)
 
 
 def churn_training_set(customers, transactions, cut_off, horizon_days: int = 180
@@ -120,13 +144,14 @@ class PropensityModel:
             raise ValueError(f"kind must be 'logistic' or 'gbm', got {self.kind!r}")
         return Pipeline([("features", pre), ("model", clf)])
 
-    def fit(self, X: pd.DataFrame, y):
+    def fit(self, X: pd.DataFrame, y, sample_weight=None):
         cols = NUMERIC + CATEGORICAL + list(self.extra_categorical)
         missing = [c for c in cols if c not in X.columns]
         if missing:
             raise ValueError(f"feature columns missing: {missing}")
         self.feature_names_in_ = cols
-        self.pipeline_ = self._pipeline().fit(_inputs(X, cols), np.asarray(y))
+        extra = {} if sample_weight is None else {"model__sample_weight": np.asarray(sample_weight)}
+        self.pipeline_ = self._pipeline().fit(_inputs(X, cols), np.asarray(y), **extra)
         self.classes_ = self.pipeline_.classes_
         return self
 

@@ -34,7 +34,7 @@ from scipy import stats
 from .io import atomic_write_csv, atomic_write_text
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
-__all__ = ["PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "make_retail_demo"]
+__all__ = ["PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "make_retail_demo", "response_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,26 @@ def _orders(cfg, people, traits, rng):
     return orders, truth
 
 
+def response_rules(channel: str, age, income, lam, sure_cut: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a contact changes a customer's response, by channel (the generator's hidden rules).
+
+    Returns ``(tau, kappa, sure_thing)``: the probability that the contact persuades a
+    customer who would not have bought, the probability that it puts off one who would
+    have, and whether the customer is a "sure thing" (top 10 % purchase rate: the contact
+    changes nothing; ``sure_cut`` is that 90th percentile when ``lam`` is not the whole base).
+    """
+    age, income, lam = np.asarray(age, float), np.asarray(income, dtype=object), np.asarray(lam)
+    if channel == "email":
+        tau = np.select([age < 35, age < 55], [0.10, 0.04], 0.0)
+        kappa = np.where((age >= 65) & (income == "low"), 0.35, 0.0)
+    else:
+        tau = np.select([age >= 60, age >= 35], [0.12, 0.05], 0.0)
+        kappa = np.where((age < 30) & np.isin(income, ["high", "very high"]), 0.40, 0.0)
+    sure_thing = lam > (np.quantile(lam, 0.9) if sure_cut is None else sure_cut)
+    return np.where(sure_thing, 0.0, tau), np.where(sure_thing, 0.0, kappa), sure_thing
+
+
 def _campaign_effects(cfg, people, truth, orders, rng):
     """Run the past campaigns as randomised experiments; add/remove response purchases."""
     contacts, ctruth = [], []
@@ -224,14 +244,7 @@ def _campaign_effects(cfg, people, truth, orders, rng):
         eligible[bought_before] = True
         if camp.channel == "email":
             eligible &= people["email_opt_in"].to_numpy()
-            tau = np.select([age < 35, age < 55], [0.10, 0.04], 0.0)
-            kappa = np.where((age >= 65) & (income == "low"), 0.35, 0.0)
-        else:
-            tau = np.select([age >= 60, age >= 35], [0.12, 0.05], 0.0)
-            kappa = np.where((age < 30) & np.isin(income, ["high", "very high"]), 0.40, 0.0)
-        sure_thing = lam > np.quantile(lam, 0.9)  # buy anyway, contact changes nothing
-        tau = np.where(sure_thing, 0.0, tau)
-        kappa = np.where(sure_thing, 0.0, kappa)
+        tau, kappa, sure_thing = response_rules(camp.channel, age, income, lam)
         ids = np.flatnonzero(eligible)
         death = truth["death_time"].to_numpy()
         alive_c = np.isnat(death[ids]) | (death[ids] > np.datetime64(c0))

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .clv import PUBLISHED_CDNOW, PurchaseModel, SpendModel
 
-__all__ = ["published_comparison", "truth_comparison", "deciles", "assemble_scores"]
+__all__ = ["assemble_scores", "deciles", "published_comparison", "truth_comparison"]
 
 
 def published_comparison(purchase: dict[str, PurchaseModel], spend: SpendModel) -> pd.DataFrame:

@@ -32,3 +32,14 @@ def build_clean_demo(folder: Path, n_customers: int, seed: int = 0):
     con = collect.connect(folder / "m.duckdb")
     collect.load_folder(con, src)
     return src, con, clean.clean_database(con)
+
+
+@pytest.fixture(scope="session")
+def default_demo(tmp_path_factory):
+    """The default retail-demo company (20,000 customers, seed 0), loaded and cleaned once per
+    session: ``(source dir, database path)``. Tests open their own connection."""
+    src, con, _ = build_clean_demo(tmp_path_factory.mktemp("default-demo"), 20_000, seed=0)
+    db = Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+              .fetchall()[0][0])
+    con.close()
+    return src, db

@@ -111,8 +111,9 @@ def test_bad_summaries_give_clear_errors(frame, column, fragment):
 
 
 def test_unfittable_model_raises_model_fit_error(monkeypatch):
-    from dbmlib import clv
     from lifetimes.utils import ConvergenceError
+
+    from dbmlib import clv
 
     class Broken(clv.BetaGeoFitter):
         def fit(self, *a, **k):

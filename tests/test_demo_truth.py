@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dbmlib import collect
 from dbmlib.btyd_validation import bootstrap_params
 from dbmlib.clv import PurchaseModel
 from dbmlib.demo_truth import natural_purchases, read_truth, truth_recovery
 from dbmlib.errors import InputError
 from dbmlib.simulate import draw_bgnbd_traits, simulate_repeat_purchases
-from tests.conftest import build_clean_demo
 
 TRUTH = {"r": 0.75, "alpha": 110.0, "a": 0.8, "b": 3.2}
 
@@ -35,8 +35,9 @@ def test_simulator_output_recovers_truth_inside_bootstrap_interval():
 
 
 @pytest.fixture(scope="module")
-def default_demo(tmp_path_factory):
-    src, con, _ = build_clean_demo(tmp_path_factory.mktemp("truth"), 20_000, seed=0)
+def demo_tables(default_demo):
+    src, db = default_demo
+    con = collect.connect(db)
     tx = con.execute("SELECT customer_id, order_ts FROM transactions_model").df()
     campaigns = con.execute("SELECT * FROM campaigns").df()
     con.close()
@@ -44,15 +45,15 @@ def default_demo(tmp_path_factory):
     return tx, campaigns, params, camp_truth
 
 
-def test_natural_purchases_removes_exactly_the_persuaded_orders(default_demo):
-    tx, campaigns, _, camp_truth = default_demo
+def test_natural_purchases_removes_exactly_the_persuaded_orders(demo_tables):
+    tx, campaigns, _, camp_truth = demo_tables
     kept, removed = natural_purchases(tx, campaigns, camp_truth)
     assert removed == int(camp_truth["persuaded"].sum()) == 620
     assert len(kept) == len(tx) - 620
 
 
-def test_retail_demo_bgnbd_recovers_truth_and_shows_the_perturbations(default_demo):
-    tx, campaigns, params, camp_truth = default_demo
+def test_retail_demo_bgnbd_recovers_truth_and_shows_the_perturbations(demo_tables):
+    tx, campaigns, params, camp_truth = demo_tables
     end = tx["order_ts"].max()
     # 100 replicates: alpha's truth (15.71/week) lies near the lower end of its interval
     # (fitted 16.25), so a 40-replicate percentile interval is too noisy to decide

@@ -75,6 +75,15 @@ def test_run_retail_demo_end_to_end(tmp_path):
     assert model["scores.rows"] == seg["buyers"]
     assert model["response.roc_auc.gbm"] > 0.55 and model["churn.roc_auc.gbm"] > 0.6
     assert round(model["cdnow_published.bgnbd.r.fitted"], 3) == 0.243
+    camp = json.loads((run / "metrics.json").read_text())["05_campaigns"]
+    for cid in ("C2024-09-EM", "C2025-02-DM"):
+        assert camp[f"campaign.{cid}.abs_lift_lo"] < camp[f"campaign.{cid}.abs_lift"] < camp[f"campaign.{cid}.abs_lift_hi"]
+        assert isinstance(camp[f"campaign.{cid}.truth_inside_interval"], bool)
+    assert camp["plan.rule"] == "uplift" and camp["plan.list_size"] > 0
+    assert camp["plan.contacted"] + camp["plan.control"] == camp["plan.list_size"] == camp["writeback.contacts"]
+    assert camp["plan.export.written"] + camp["plan.export.no_email"] == camp["plan.contacted"]
+    assert camp["plan.excluded.no email consent"] > 0
+    assert not list(run.glob("*contacts.csv"))  # the contact file is written outside the report
     nocode = (run / "01_collection.nocode.html").read_text()
     assert "collect.load_source" not in nocode and "Orders per month" in nocode
     # no personal data in the report folder
@@ -92,7 +101,7 @@ def test_run_retail_demo_end_to_end(tmp_path):
 def test_run_cdnow(tmp_path):
     reports = tmp_path / "reports"
     dbm("run", "--source", "cdnow", "--run-name", "cd", "--db", str(tmp_path / "m.duckdb"),
-        "--reports-dir", str(reports))
+        "--reports-dir", str(reports), "-p", "05.channel=direct_mail")
     metrics = json.loads((reports / "cd" / "metrics.json").read_text())["01_collection"]
     assert metrics["rows_loaded.transactions"] == 69_659
     assert metrics["rows_loaded.customers"] == 0
@@ -110,6 +119,11 @@ def test_run_cdnow(tmp_path):
     model = json.loads((reports / "cd" / "metrics.json").read_text())["04_predictive_modelling"]
     assert "response.roc_auc.gbm" not in model  # no campaign history: churn and CLV only
     assert model["scores.rows"] == 23_570 and model["churn.roc_auc.gbm"] > 0.6
+    camp = json.loads((reports / "cd" / "metrics.json").read_text())["05_campaigns"]
+    assert camp["plan.rule"] == "segment"  # no campaign history: plan only, by RFM segment
+    assert camp["plan.list_size"] > 0 and camp["plan.control"] > 0
+    assert camp["plan.export.no_street"] == camp["plan.contacted"]  # CDNOW has no addresses
+    assert not [k for k in camp if k.startswith(("campaign.", "uplift.", "writeback."))]
 
 
 def test_failing_notebook_exits_nonzero_naming_cell(tmp_path):
