@@ -1,7 +1,10 @@
 """Customer lifetime value: buy-till-you-die purchase models, Gamma-Gamma spend, discounted CLV.
 
-Estimators follow scikit-learn conventions and are fitted with the ``lifetimes`` fitters
-underneath. Their input is a summary from :func:`dbmlib.rfm.rfm_summary` with columns
+Estimators follow scikit-learn conventions. They fit on the distinct ``(frequency,
+recency, T)`` rows with weights (:mod:`dbmlib.btyd_fit`): BG/NBD with an own likelihood and
+analytic gradient, Pareto/NBD with lifetimes' likelihood and a quasi-Newton optimiser,
+MBG/NBD with lifetimes' fitter; predictions use the ``lifetimes`` formulas. Estimates equal
+lifetimes' own fits (tested). Their input is a summary from :func:`dbmlib.rfm.rfm_summary` with columns
 ``frequency, recency, T`` (and ``monetary_value`` for spend) in one stated time unit: days,
 or weeks as days / 7 as the published CDNOW analyses use.
 """
@@ -16,6 +19,7 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 
+from .btyd_fit import compress, fit_bgnbd, fit_pnbd
 from .errors import InputError
 
 __all__ = [
@@ -105,14 +109,13 @@ class PurchaseModel:
         if self.kind not in _FITTERS:
             raise ValueError(f"kind must be one of {sorted(_FITTERS)}, got {self.kind!r}")
         check_summary(summary)
-        f, r, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        f, r, T, w, _ = compress(*(summary[c].to_numpy(float) for c in ("frequency", "recency", "T")))
         errors = []
         for penalizer in (self.penalizer, *[p for p in _PENALIZER_RETRIES if p > self.penalizer]):
-            fitter = _FITTERS[self.kind](penalizer_coef=penalizer)
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    fitter.fit(f, r, T, verbose=False)
+                    fitter, ll = self._fit_compressed(f, r, T, w, penalizer)
             except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
                 errors.append(f"penalizer {penalizer}: {type(exc).__name__}: {str(exc).strip()[:120]}")
                 continue
@@ -120,34 +123,37 @@ class PurchaseModel:
             if not np.all(np.isfinite(params.to_numpy())) or (params.to_numpy() <= 0).any():
                 errors.append(f"penalizer {penalizer}: non-finite or non-positive parameters")
                 continue
+            if not np.isfinite(ll):
+                errors.append(f"penalizer {penalizer}: the log-likelihood overflowed")
+                continue
             self.fitter_, self.penalizer_ = fitter, penalizer
             self.params_ = params.copy()
-            self.log_likelihood_ = self._total_log_likelihood(f, r, T)
-            if not np.isfinite(self.log_likelihood_):
-                errors.append(f"penalizer {penalizer}: the log-likelihood overflowed")
-                del self.params_, self.fitter_
-                continue
+            self.log_likelihood_ = float(ll)
             if penalizer != self.penalizer:
                 log.warning("%s fit needed penalizer %s (%s)", self.kind, penalizer, "; ".join(errors))
             self.n_customers_ = len(summary)
+            self.n_distinct_ = len(f)
             return self
         raise ModelFitError(f"{self.kind} could not be fitted on {len(summary)} customers: "
                             + "; ".join(errors) + ". Check for extreme frequencies or a very "
                             "short observation window, or use another model kind.")
 
-    def _total_log_likelihood(self, f, r, T) -> float:
-        """Unpenalised total log-likelihood at ``params_`` on the unscaled data."""
-        params = self.params_.to_numpy()
-        if self.kind == "pnbd":
-            # lifetimes fits Pareto/NBD in rescaled time (scale c) for numerical stability;
-            # the likelihood there differs by c**x per customer: LL = LL_c + sum(x) log c
-            c = self.fitter_._scale
-            scaled = params * np.array([1.0, c, 1.0, c])
-            ll = ParetoNBDFitter._conditional_log_likelihood(scaled, f, r * c, T * c)
-            return float(np.sum(ll) + np.sum(f) * np.log(c))
-        # BG/NBD and MBG/NBD: log parameters, the mean over customers
-        nll = self.fitter_._negative_log_likelihood(np.log(params), f, r, T, np.ones_like(f), 0.0)
-        return float(-nll * len(f))
+    def _fit_compressed(self, f, r, T, w, penalizer):
+        """Fit on distinct rows with weights; returns a lifetimes fitter holding the
+        parameters (for its prediction methods) and the total log-likelihood."""
+        fitter = _FITTERS[self.kind](penalizer_coef=penalizer)
+        if self.kind == "bgnbd":
+            params, ll = fit_bgnbd(f, r, T, w, penalizer=penalizer)
+            fitter.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
+        elif self.kind == "pnbd":
+            params, ll, _ = fit_pnbd(f, r, T, w, penalizer=penalizer)
+            fitter.params_ = pd.Series(params, index=["r", "alpha", "s", "beta"])
+        else:  # MBG/NBD: lifetimes' fitter on the compressed rows
+            fitter.fit(f, r, T, weights=w, verbose=False)
+            nll = fitter._negative_log_likelihood(np.log(fitter.params_.to_numpy()), f, r, T, w, 0.0)
+            ll = -nll * w.sum()
+        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as fit() sets
+        return fitter, ll
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):

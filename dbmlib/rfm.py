@@ -47,65 +47,124 @@ def _check(transactions: pd.DataFrame, cols: list[str]) -> None:
                          expected=f"columns {[c for c in cols if c]} (found {list(transactions.columns)})")
 
 
-def _period_start(dates: pd.Series, time_unit: str) -> pd.Series:
-    return dates.dt.to_period(time_unit).dt.to_timestamp()
+_FAST_UNITS = {"D": "datetime64[D]", "h": "datetime64[h]", "W": "datetime64[D]"}
 
 
-def _summary(df: pd.DataFrame, cid: str, dt: str, money: str | None, end: pd.Timestamp,
-             time_unit: str, freq_multiplier: float, include_first: bool) -> pd.DataFrame:
-    """Summary of transactions already cut at the observation end (dates are period starts)."""
-    cols = [cid, dt] + ([money] if money else [])
-    if money:
-        per = df[cols].groupby([cid, dt], sort=True, observed=True)[money].sum().reset_index()
-    else:
-        per = df[cols].drop_duplicates().sort_values([cid, dt]).reset_index(drop=True)
-    g = per.groupby(cid, sort=True)
-    first, last, count = g[dt].min(), g[dt].max(), g[dt].size()
-    unit = np.timedelta64(1, time_unit)
-    out = pd.DataFrame(index=first.index)
+def _period_index(dates: pd.Series, time_unit: str) -> np.ndarray:
+    """Each date's period as an int64 count of ``time_unit`` periods (days, hours, weeks
+    starting on Monday as pandas' ``to_period("W")``; other units: pandas period ordinals)."""
+    if time_unit in _FAST_UNITS:
+        n = dates.to_numpy().astype("datetime64[ns]").astype(_FAST_UNITS[time_unit]).astype(np.int64)
+        if time_unit == "W":  # 1970-01-01 is a Thursday; shift so weeks start on Mondays
+            n = np.floor_divide(n + 3, 7)
+        return n
+    return dates.dt.to_period(time_unit).array.asi8.astype(np.int64)
+
+
+def _end_index(end: pd.Timestamp, time_unit: str) -> int:
+    return int(_period_index(pd.Series([pd.Timestamp(end)]), time_unit)[0])
+
+
+def _periods(codes: np.ndarray, period: np.ndarray, money: np.ndarray | None):
+    """Distinct (customer, period) pairs sorted by customer then period, with money summed.
+
+    Returns ``(code, period, money_sum or None)`` of the pairs."""
+    span = int(period.max() - period.min()) + 1 if len(period) else 1
+    key = codes.astype(np.int64) * span + (period - (period.min() if len(period) else 0))
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.array([], int)
+    total = np.add.reduceat(money[order], starts) if money is not None and len(starts) else None
+    return codes[order][starts], period[order][starts], total
+
+
+def _summary_arrays(codes, uniques, period, money, end_idx: int, freq_multiplier: float,
+                    include_first: bool, customer_id_col: str) -> pd.DataFrame:
+    """The lifetimes summary from per-row customer codes and period indexes (rows after the
+    end already removed); customers in ``uniques`` order (sorted)."""
+    pc, pp, pm = _periods(codes, period, money)
+    cs = np.flatnonzero(np.r_[True, pc[1:] != pc[:-1]]) if len(pc) else np.array([], int)
+    ce = np.r_[cs[1:], len(pc)]
+    count = ce - cs
+    first, last = pp[cs], pp[ce - 1]
+    out = pd.DataFrame(index=pd.Index(uniques[pc[cs]], name=customer_id_col))
     out["frequency"] = (count - (0 if include_first else 1)).astype(float)
-    out["recency"] = ((last - first) / unit / freq_multiplier).astype(float)
-    out["T"] = ((end - first) / unit / freq_multiplier).astype(float)
-    if money:
-        values = per[money].astype(float)
+    out["recency"] = ((last - first) / freq_multiplier).astype(float)
+    out["T"] = ((end_idx - first) / freq_multiplier).astype(float)
+    if money is not None:
+        repeat = pm.astype(float).copy()
         if not include_first:
-            values = values.where(g.cumcount().to_numpy() > 0)
-        out["monetary_value"] = values.groupby(per[cid]).mean().reindex(out.index).fillna(0.0)
+            repeat[cs] = 0.0  # the first period's money is not a repeat purchase
+        n = count - (0 if include_first else 1)
+        sums = np.add.reduceat(repeat, cs) if len(cs) else np.array([])
+        out["monetary_value"] = np.divide(sums, n, out=np.zeros(len(n)), where=n > 0)
     return out
+
+
+def _factorize(ids) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(pd.Series(ids), sort=True)
+    return codes, np.asarray(uniques)
 
 
 def rfm_summary(transactions: pd.DataFrame, customer_id_col: str = "customer_id",
                 datetime_col: str = "order_date", monetary_value_col: str | None = "amount",
                 observation_period_end=None, time_unit: str = "D", freq_multiplier: float = 1,
-                include_first_transaction: bool = False) -> pd.DataFrame:
+                include_first_transaction: bool = False, *, engine: str = "numpy", con=None):
     """Frequency, recency, T (and monetary value) per customer; see the module docstring.
+
+    Parameters
+    ----------
+    transactions : DataFrame (``engine="numpy"``), a Parquet/CSV path or a table name
+        (``engine="duckdb"``), or a PySpark DataFrame (``engine="spark"``).
+    engine : {"numpy", "duckdb", "spark"}
+        ``numpy`` (default) is a vectorised in-memory computation; ``duckdb`` runs SQL in
+        DuckDB and never needs the whole log in pandas (files larger than memory, see
+        :mod:`dbmlib.rfm_sql`); ``spark`` runs Spark SQL on a cluster and returns a PySpark
+        DataFrame. All three give the same numbers.
 
     Returns
     -------
     DataFrame indexed by customer id (sorted), float columns ``frequency, recency, T``
     and ``monetary_value`` when ``monetary_value_col`` is given.
     """
+    if engine != "numpy":
+        from . import rfm_sql
+
+        return rfm_sql.summary(transactions, customer_id_col, datetime_col, monetary_value_col,
+                               observation_period_end, time_unit, freq_multiplier,
+                               include_first_transaction, engine=engine, con=con)
     _check(transactions, [customer_id_col, datetime_col, monetary_value_col])
     dates = pd.to_datetime(transactions[datetime_col])
     end = dates.max() if observation_period_end is None else pd.Timestamp(observation_period_end)
-    end = pd.Timestamp(end).to_period(time_unit).to_timestamp()
-    df = pd.DataFrame({customer_id_col: transactions[customer_id_col].to_numpy(),
-                       datetime_col: _period_start(dates, time_unit).to_numpy()})
-    if monetary_value_col:
-        df[monetary_value_col] = transactions[monetary_value_col].to_numpy()
-    df = df[df[datetime_col] <= end]
-    return _summary(df, customer_id_col, datetime_col, monetary_value_col, end, time_unit,
-                    freq_multiplier, include_first_transaction)
+    period = _period_index(dates, time_unit)
+    end_idx = _end_index(end, time_unit)
+    keep = period <= end_idx
+    codes, uniques = _factorize(transactions[customer_id_col].to_numpy()[keep])
+    money = (transactions[monetary_value_col].to_numpy(dtype=float)[keep]
+             if monetary_value_col else None)
+    return _summary_arrays(codes, uniques, period[keep], money, end_idx, freq_multiplier,
+                           include_first_transaction, customer_id_col)
 
 
 def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "customer_id",
                             datetime_col: str = "order_date", calibration_period_end=None,
                             observation_period_end=None, time_unit: str = "D",
                             freq_multiplier: float = 1, monetary_value_col: str | None = None,
-                            include_first_transaction: bool = False) -> pd.DataFrame:
-    """Calibration summary (``*_cal``) and holdout counts of each calibration customer."""
+                            include_first_transaction: bool = False, *, engine: str = "numpy",
+                            con=None):
+    """Calibration summary (``*_cal``) and holdout counts of each calibration customer.
+
+    ``engine`` as in :func:`rfm_summary`.
+    """
     if calibration_period_end is None:
         raise ValueError("calibration_period_end is required")
+    if engine != "numpy":
+        from . import rfm_sql
+
+        return rfm_sql.calibration_and_holdout(
+            transactions, customer_id_col, datetime_col, calibration_period_end,
+            observation_period_end, time_unit, freq_multiplier, monetary_value_col,
+            include_first_transaction, engine=engine, con=con)
     _check(transactions, [customer_id_col, datetime_col, monetary_value_col])
     dates = pd.to_datetime(transactions[datetime_col])
     obs_end = dates.max() if observation_period_end is None else pd.Timestamp(observation_period_end)
@@ -113,22 +172,30 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
     if cal_end >= obs_end:
         raise ValueError(f"calibration_period_end {cal_end.date()} must be before the observation "
                          f"end {pd.Timestamp(obs_end).date()}")
+    # lifetimes compares the raw dates with the ends (not the periods)
     in_cal = (dates <= cal_end).to_numpy()
-    cal = rfm_summary(transactions.loc[in_cal], customer_id_col, datetime_col, monetary_value_col,
-                      cal_end, time_unit, freq_multiplier, include_first_transaction)
-    cal.columns = [c + "_cal" for c in cal.columns]
     hold_mask = ((dates > cal_end) & (dates <= obs_end)).to_numpy()
     if not hold_mask.any():
         raise ValueError("no transactions between calibration_period_end and observation_period_end")
-    hold = pd.DataFrame({"cid": transactions[customer_id_col].to_numpy()[hold_mask],
-                         "p": _period_start(dates[hold_mask], time_unit).to_numpy()})
+    period = _period_index(dates, time_unit)
+    codes, uniques = _factorize(transactions[customer_id_col].to_numpy())
+    money = transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None
+    cal_end_idx = _end_index(cal_end, time_unit)
+    cal = _summary_arrays(codes[in_cal], uniques, period[in_cal],
+                          None if money is None else money[in_cal], cal_end_idx, freq_multiplier,
+                          include_first_transaction, customer_id_col)
+    cal.columns = [c + "_cal" for c in cal.columns]
+    hc, _, _ = _periods(codes[hold_mask], period[hold_mask], None)
+    n_codes = len(uniques)
+    freq_h = np.bincount(hc, minlength=n_codes).astype(float)
+    cal_codes = pd.Index(uniques).get_indexer(cal.index)
     out = cal.copy()
-    out["frequency_holdout"] = hold.drop_duplicates().groupby("cid").size().reindex(out.index) \
-        .fillna(0).astype(float)
-    if monetary_value_col:
-        money = transactions[monetary_value_col].to_numpy()[hold_mask].astype(float)
-        out["monetary_value_holdout"] = pd.Series(money).groupby(hold["cid"].to_numpy()).mean() \
-            .reindex(out.index).fillna(0.0)
+    out["frequency_holdout"] = freq_h[cal_codes]
+    if money is not None:
+        hcodes = codes[hold_mask]
+        s = np.bincount(hcodes, weights=money[hold_mask], minlength=n_codes)
+        n = np.bincount(hcodes, minlength=n_codes)
+        out["monetary_value_holdout"] = np.divide(s, n, out=np.zeros(n_codes), where=n > 0)[cal_codes]
     periods = (pd.Period(obs_end, time_unit) - pd.Period(cal_end, time_unit)).n
     out["duration_holdout"] = float(periods / freq_multiplier)
     return out

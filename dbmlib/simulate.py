@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases"]
+__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases",
+           "transaction_log"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,29 @@ def draw_spend(
 ) -> np.ndarray:
     """Spend of each transaction: ``Gamma(p_spend, rate=nu[customer])``."""
     return rng.gamma(shape=p_spend, scale=1.0 / nu[customer])
+
+
+def transaction_log(n_customers: int, *, seed: int, start: str = "2023-01-01", days: int = 730,
+                    r: float = 0.75, alpha: float = 110.0, a: float = 0.8, b: float = 3.2,
+                    q: float = 4.0, gamma: float = 30.0, p_spend: float = 6.0,
+                    first_id: int = 0):
+    """A BG/NBD + Gamma-Gamma transaction log (``customer_id`` int64, ``order_ts``, ``amount``).
+
+    Customers make their first purchase uniformly over the first half of ``days`` and then
+    follow the process until ``start + days``. Used for benchmarks at millions of rows: the
+    same ``seed`` gives the same log; ``first_id`` offsets ids so chunks can be concatenated.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    traits = draw_bgnbd_traits(n_customers, r=r, alpha=alpha, a=a, b=b, q=q, gamma=gamma, rng=rng)
+    first = rng.uniform(0, days / 2, n_customers)
+    cust, t, _, _ = simulate_repeat_purchases(traits, days - first, rng)
+    idx = np.concatenate([np.arange(n_customers), cust])
+    when = np.concatenate([first, first[cust] + t])
+    order = np.lexsort((when, idx))
+    idx, when = idx[order], when[order]
+    ts = np.datetime64(start, "s") + (when * 86400).astype("timedelta64[s]")
+    amount = np.round(np.maximum(draw_spend(traits.nu, idx, p_spend=p_spend, rng=rng), 1.0), 2)
+    return pd.DataFrame({"customer_id": idx.astype(np.int64) + first_id, "order_ts": ts,
+                         "amount": amount})

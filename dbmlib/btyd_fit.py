@@ -1,0 +1,193 @@
+"""Fast maximum-likelihood fits of the BG/NBD and Pareto/NBD on compressed summaries.
+
+Two ideas make the fits fast without changing their answer:
+
+1. **Compression** — customers with the same ``(frequency, recency, T)`` contribute the same
+   likelihood, so the fit runs on the distinct rows with their counts as weights (Fader &
+   Hardie do the same in their spreadsheets). The memory of a fit no longer grows with the
+   number of orders, only with the number of distinct summaries.
+2. **BG/NBD: an analytic gradient**. Every term of the BG/NBD log-likelihood depends on the
+   frequency, the recency or T alone (or on a log-sum of two of them), so the expensive
+   special functions are evaluated once per distinct value and gathered; the gradient
+   follows in closed form (digamma functions) and L-BFGS-B needs few evaluations.
+
+The objective is lifetimes' (mean weighted negative log-likelihood plus
+``penalizer × Σ params²``), so estimates equal ``lifetimes.BetaGeoFitter`` /
+``ParetoNBDFitter`` at the same penalizer (tested to 1e-4 relative); the log-likelihood is
+validated against lifetimes' own at the same parameters.
+
+BG/NBD log-likelihood of one customer (Fader, Hardie & Lee 2005, eq. 6)::
+
+    A1 = lnΓ(r+x) − lnΓ(r) + r ln α
+    A2 = lnΓ(a+b) + lnΓ(b+x) − lnΓ(b) − lnΓ(a+b+x)
+    A3 = −(r+x) ln(α+T)
+    A4 = ln a − ln(b+x−1) − (r+x) ln(α+tₓ)          (only when x > 0)
+    ℓ  = A1 + A2 + ln(e^A3 + [x>0] e^A4)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import digamma, gammaln
+
+__all__ = ["compress", "bgnbd_log_likelihood", "fit_bgnbd", "fit_pnbd"]
+
+
+def compress(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct ``(frequency, recency, T)`` rows, their counts, and each customer's row.
+
+    Returns ``(f, r, T, weights, inverse)`` with ``original = compressed[inverse]``.
+    """
+    import pandas as pd
+
+    cols = [np.asarray(c, float) for c in (frequency, recency, T)]
+    key = np.zeros(len(cols[0]), np.int64)
+    for c in cols:
+        codes, uniq = pd.factorize(c, sort=True)
+        key = key * len(uniq) + codes
+    inverse, _ = pd.factorize(key, sort=True)
+    counts = np.bincount(inverse).astype(float)
+    first = np.empty(len(counts), np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # first customer of each row
+    return cols[0][first], cols[1][first], cols[2][first], counts, inverse
+
+
+class _BGNBDData:
+    """Distinct values of x with their total weights, and per-row arrays, so special
+    functions run once per distinct frequency and the rest is a few vector operations."""
+
+    def __init__(self, f, r, T, w):
+        self.ux, self.ix = np.unique(f, return_inverse=True)
+        self.ix = self.ix.ravel()
+        self.x, self.rec, self.T, self.w = f, r, T, w
+        self.Wx = np.bincount(self.ix, weights=w, minlength=len(self.ux))
+        self.W = w.sum()
+
+
+def _bgnbd_value(p, d: _BGNBDData, gradient: bool):
+    """Total weighted log-likelihood and (optionally) its gradient in (r, alpha, a, b)."""
+    from scipy.special import expit
+
+    r, alpha, a, b = p
+    ux, x, w = d.ux, d.x, d.w
+    pos_u = ux > 0
+    a12 = (gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+           + gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux))
+    with np.errstate(divide="ignore"):
+        c4 = np.where(pos_u, np.log(a) - np.log(np.where(pos_u, b + ux - 1, 1.0)), -np.inf)
+    rx = r + x
+    lT = np.log(alpha + d.T)
+    lR = np.log(alpha + d.rec)
+    a3 = -rx * lT
+    z = c4[d.ix] - rx * lR - a3  # A4 − A3 (−inf when x = 0)
+    softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    value = float(np.dot(d.Wx, a12) + np.dot(w, a3 + softplus))
+    if not gradient:
+        return value, None
+    q = expit(z)  # weight of the "dropped out after the last purchase" branch
+    wq = w * q
+    g_r = (np.dot(d.Wx, digamma(r + ux) - digamma(r) + np.log(alpha))
+           - np.dot(w, lT) + np.dot(wq, lT - lR))
+    g_alpha = (r / alpha * d.W
+               - np.dot(w * rx, (1 - q) / (alpha + d.T) + q / (alpha + d.rec)))
+    wq_x = np.bincount(d.ix, weights=wq, minlength=len(ux))
+    g_a = np.dot(d.Wx, digamma(a + b) - digamma(a + b + ux)) + wq.sum() / a
+    g_b = (np.dot(d.Wx, digamma(a + b) + digamma(b + ux) - digamma(b) - digamma(a + b + ux))
+           - np.dot(wq_x[pos_u], 1.0 / (b + ux[pos_u] - 1)))
+    return value, np.array([g_r, g_alpha, g_a, g_b])
+
+
+def bgnbd_log_likelihood(params, frequency, recency, T, weights=None) -> float:
+    """Total (weighted) BG/NBD log-likelihood at ``params = (r, alpha, a, b)``."""
+    f = np.asarray(frequency, float)
+    w = np.ones_like(f) if weights is None else np.asarray(weights, float)
+    d = _BGNBDData(f, np.asarray(recency, float), np.asarray(T, float), w)
+    return _bgnbd_value(np.asarray(params, float), d, gradient=False)[0]
+
+
+def fit_bgnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0,
+              initial=None) -> tuple[np.ndarray, float]:
+    """Maximum-likelihood BG/NBD on (compressed) summaries: ``(params, total log-likelihood)``.
+
+    Minimises lifetimes' objective (mean negative log-likelihood + ``penalizer × Σ p²``)
+    over log-parameters with L-BFGS-B and the analytic gradient.
+    """
+    f = np.asarray(frequency, float)
+    w = np.ones_like(f) if weights is None else np.asarray(weights, float)
+    d = _BGNBDData(f, np.asarray(recency, float), np.asarray(T, float), w)
+
+    def objective(logp):
+        p = np.exp(logp)
+        ll, g = _bgnbd_value(p, d, gradient=True)
+        return -ll / d.W + penalizer * np.sum(p ** 2), -g / d.W * p + 2 * penalizer * p ** 2
+
+    if initial is not None:
+        x0 = np.log(initial)
+    elif len(f) > 5_000:
+        # warm start: fit a seeded sample of a tenth of the customers (recursively), then polish
+        # on all rows: L-BFGS-B then needs a dozen evaluations of the full likelihood
+        pick = np.random.default_rng(0).choice(len(f), max(len(f) // 10, 2_000), p=w / d.W)
+        x0 = np.log(fit_bgnbd(f[pick], np.asarray(recency, float)[pick], np.asarray(T, float)[pick],
+                              penalizer=penalizer)[0])
+    else:
+        x0 = np.log([1.0, max(np.average(T, weights=w), 1.0), 1.0, 1.0])
+    best = None
+    for start in (x0, np.full(4, 0.1)):
+        res = minimize(objective, start, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10})
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-12):
+            best = res
+        if best is not None and best.success:
+            break
+    if best is None or not np.isfinite(best.fun):
+        raise FloatingPointError("the BG/NBD likelihood could not be evaluated")
+    params = np.exp(best.x)
+    return params, _bgnbd_value(params, d, gradient=False)[0]
+
+
+def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0
+             ) -> tuple[np.ndarray, float, float]:
+    """Maximum-likelihood Pareto/NBD on (compressed) summaries.
+
+    Uses lifetimes' own per-customer likelihood (``ParetoNBDFitter._conditional_log_likelihood``,
+    with its hypergeometric-function branches) in lifetimes' rescaled time (``scale = 10 /
+    max T``), on distinct rows with weights, minimised with L-BFGS-B on log-parameters instead
+    of Nelder-Mead. Returns ``(params, total log-likelihood in the original time, scale)``,
+    params ``(r, alpha, s, beta)`` in the original time unit.
+    """
+    from lifetimes import ParetoNBDFitter
+
+    f = np.asarray(frequency, float)
+    w = np.ones_like(f) if weights is None else np.asarray(weights, float)
+    scale = 10.0 / np.max(T)
+    rs, Ts = np.asarray(recency, float) * scale, np.asarray(T, float) * scale
+    W = w.sum()
+
+    def objective(logp):
+        p = np.exp(logp)
+        with np.errstate(all="ignore"):
+            ll = ParetoNBDFitter._conditional_log_likelihood(p, f, rs, Ts)
+        value = -np.dot(w, ll) / W + penalizer * np.sum(p ** 2)
+        return value if np.isfinite(value) else 1e300
+
+    best = None
+    for start in (np.log([1.0, 1.0, 1.0, 1.0]), np.full(4, 0.1)):
+        res = minimize(objective, start, method="L-BFGS-B",
+                       options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9, "eps": 1e-8})
+        # polish with Nelder-Mead from the L-BFGS-B point (the likelihood is flat near s, beta)
+        res2 = minimize(objective, res.x, method="Nelder-Mead",
+                        options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000})
+        cand = res2 if res2.fun <= res.fun else res
+        if best is None or cand.fun < best.fun:
+            best = cand
+        if best.fun < 1e299:
+            break
+    if best is None or best.fun >= 1e299:
+        raise FloatingPointError("the Pareto/NBD likelihood could not be evaluated")
+    p = np.exp(best.x)
+    with np.errstate(all="ignore"):
+        ll_scaled = np.dot(w, ParetoNBDFitter._conditional_log_likelihood(p, f, rs, Ts))
+    params = p / np.array([1.0, scale, 1.0, scale])
+    # the likelihood in rescaled time differs by scale**x per customer
+    return params, float(ll_scaled + np.dot(w, f) * np.log(scale)), scale

@@ -1,0 +1,121 @@
+"""The fast fitters equal lifetimes: same likelihood at the same parameters, same estimates."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+from scipy.optimize import approx_fprime
+
+from dbmlib.btyd_fit import _bgnbd_value, _BGNBDData, bgnbd_log_likelihood, compress, fit_bgnbd, fit_pnbd
+from dbmlib.clv import PurchaseModel
+from dbmlib.datasets import load_cdnow
+from dbmlib.rfm import rfm_summary
+from dbmlib.simulate import transaction_log
+
+
+@pytest.fixture(scope="module")
+def daily():
+    log = transaction_log(6_000, seed=11)
+    return rfm_summary(log, "customer_id", "order_ts", None, "2024-12-31")
+
+
+@pytest.fixture(scope="module")
+def cdnow_weeks():
+    return rfm_summary(load_cdnow(sample=True), "customer_id", "order_date", None, "1997-09-30",
+                       freq_multiplier=7)
+
+
+def _arrays(s):
+    return [s[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+
+
+def test_compress_round_trip(daily):
+    f, r, T = _arrays(daily)
+    cf, cr, cT, w, inv = compress(f, r, T)
+    assert w.sum() == len(f) and len(cf) < len(f)
+    np.testing.assert_array_equal(np.column_stack([cf, cr, cT])[inv], np.column_stack([f, r, T]))
+    assert len(np.unique(np.column_stack([cf, cr, cT]), axis=0)) == len(cf)
+
+
+@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (0.75, 110.0, 0.8, 3.2), (2.0, 5.0, 0.1, 9.0)])
+def test_bgnbd_log_likelihood_equals_lifetimes(daily, params):
+    f, r, T = _arrays(daily)
+    nll = BetaGeoFitter()._negative_log_likelihood(np.log(params), f, r, T, np.ones_like(f), 0.0)
+    assert bgnbd_log_likelihood(params, f, r, T) == pytest.approx(-nll * len(f), rel=1e-12)
+    cf, cr, cT, w, _ = compress(f, r, T)
+    assert bgnbd_log_likelihood(params, cf, cr, cT, w) == pytest.approx(-nll * len(f), rel=1e-12)
+
+
+def test_bgnbd_analytic_gradient_equals_numerical(cdnow_weeks):
+    f, r, T = _arrays(cdnow_weeks)
+    d = _BGNBDData(f, r, T, np.ones_like(f))
+    p = np.array([0.3, 5.0, 0.7, 2.0])
+    _, grad = _bgnbd_value(p, d, gradient=True)
+    num = approx_fprime(p, lambda q: _bgnbd_value(q, d, gradient=False)[0], 1e-7)
+    np.testing.assert_allclose(grad, num, rtol=1e-4)
+
+
+@pytest.mark.parametrize("data, penalizer", [("daily", 0.0), ("cdnow_weeks", 0.0)])
+def test_fit_bgnbd_equals_lifetimes(request, data, penalizer):
+    f, r, T = _arrays(request.getfixturevalue(data))
+    ref = BetaGeoFitter(penalizer_coef=penalizer).fit(f, r, T).params_.to_numpy()
+    cf, cr, cT, w, _ = compress(f, r, T)
+    ours, ll = fit_bgnbd(cf, cr, cT, w, penalizer=penalizer)
+    np.testing.assert_allclose(ours, ref, rtol=1e-4)
+    assert ll == pytest.approx(bgnbd_log_likelihood(ours, f, r, T), rel=1e-12)
+
+
+@pytest.mark.parametrize("data", ["daily", "cdnow_weeks"])
+def test_fit_bgnbd_finds_the_penalised_optimum_lifetimes_misses(request, data):
+    """With a penalizer lifetimes' BFGS stops away from the optimum (on the daily data:
+    objective 130.2 vs 14.79); ours reaches the point an independent Nelder-Mead polish
+    confirms, with a lower objective."""
+    from scipy.optimize import minimize
+
+    f, r, T = _arrays(request.getfixturevalue(data))
+    bg = BetaGeoFitter(penalizer_coef=0.01).fit(f, r, T)
+    ours, _ = fit_bgnbd(f, r, T, penalizer=0.01)
+
+    def objective(logp):
+        return bg._negative_log_likelihood(logp, f, r, T, np.ones_like(f), 0.01)
+
+    assert objective(np.log(ours)) < objective(np.log(bg.params_.to_numpy())) - 1e-3
+    polish = minimize(objective, np.log(ours), method="Nelder-Mead",
+                      options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000})
+    np.testing.assert_allclose(ours, np.exp(polish.x), rtol=1e-5)
+
+
+def test_fit_pnbd_at_least_as_good_as_lifetimes(cdnow_weeks):
+    f, r, T = _arrays(cdnow_weeks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ParetoNBDFitter().fit(f, r, T)
+    scale = ref._scale
+    ll_ref = float(np.sum(ParetoNBDFitter._conditional_log_likelihood(
+        ref.params_.to_numpy() * [1, scale, 1, scale], f, r * scale, T * scale)) + f.sum() * np.log(scale))
+    cf, cr, cT, w, _ = compress(f, r, T)
+    params, ll, _ = fit_pnbd(cf, cr, cT, w)
+    assert ll >= ll_ref - 1e-6
+    assert ll == pytest.approx(-9595.0, abs=0.05)  # Fader, Hardie & Lee (2005)
+    np.testing.assert_allclose(params, ref.params_.to_numpy(), rtol=2e-3)
+
+
+def test_mbgnbd_compressed_equals_lifetimes(daily):
+    f, r, T = _arrays(daily)
+    ref = ModifiedBetaGeoFitter().fit(f, r, T).params_.to_numpy()
+    ours = PurchaseModel("mbgnbd").fit(daily)
+    np.testing.assert_allclose(ours.params_.to_numpy(), ref, rtol=1e-4)
+    assert ours.n_distinct_ < len(daily)
+
+
+def test_purchase_model_predictions_match_lifetimes(daily):
+    m = PurchaseModel("bgnbd").fit(daily)
+    ref = BetaGeoFitter().fit(*_arrays(daily))
+    f, r, T = _arrays(daily)
+    np.testing.assert_allclose(m.p_alive(daily), ref.conditional_probability_alive(f, r, T), rtol=1e-4)
+    np.testing.assert_allclose(m.expected_purchases(30, daily),
+                               ref.conditional_expected_number_of_purchases_up_to_time(30, f, r, T),
+                               rtol=1e-4)
+    assert isinstance(m.params_, pd.Series) and list(m.params_.index) == ["r", "alpha", "a", "b"]
