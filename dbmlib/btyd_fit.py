@@ -146,23 +146,26 @@ def fit_bgnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0,
     return params, _bgnbd_value(params, d, gradient=False)[0]
 
 
-def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0
+def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, initial=None
              ) -> tuple[np.ndarray, float, float]:
     """Maximum-likelihood Pareto/NBD on (compressed) summaries.
 
     Uses lifetimes' own per-customer likelihood (``ParetoNBDFitter._conditional_log_likelihood``,
     with its hypergeometric-function branches) in lifetimes' rescaled time (``scale = 10 /
     max T``), on distinct rows with weights, minimised with L-BFGS-B on log-parameters instead
-    of Nelder-Mead. Returns ``(params, total log-likelihood in the original time, scale)``,
-    params ``(r, alpha, s, beta)`` in the original time unit.
+    of lifetimes' Nelder-Mead, warm-started from a fit on a sample of a tenth of the customers.
+    Returns ``(params, total log-likelihood in the original time, scale)``, params
+    ``(r, alpha, s, beta)`` in the original time unit.
     """
     from lifetimes import ParetoNBDFitter
 
     f = np.asarray(frequency, float)
     w = np.ones_like(f) if weights is None else np.asarray(weights, float)
-    scale = 10.0 / np.max(T)
-    rs, Ts = np.asarray(recency, float) * scale, np.asarray(T, float) * scale
+    rec, age = np.asarray(recency, float), np.asarray(T, float)
+    scale = 10.0 / np.max(age)
+    rs, Ts = rec * scale, age * scale
     W = w.sum()
+    to_scaled = np.array([1.0, scale, 1.0, scale])
 
     def objective(logp):
         p = np.exp(logp)
@@ -171,23 +174,26 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0
         value = -np.dot(w, ll) / W + penalizer * np.sum(p ** 2)
         return value if np.isfinite(value) else 1e300
 
+    if initial is not None:
+        starts = [np.log(np.asarray(initial, float) * to_scaled)]
+    elif len(f) > 5_000:
+        pick = np.random.default_rng(0).choice(len(f), max(len(f) // 10, 2_000), p=w / W)
+        warm = fit_pnbd(f[pick], rec[pick], age[pick], penalizer=penalizer)[0]
+        starts = [np.log(warm * to_scaled), np.zeros(4)]
+    else:
+        starts = [np.zeros(4), np.full(4, 0.1), np.log([0.5, 1.0, 0.5, 1.0])]
     best = None
-    for start in (np.log([1.0, 1.0, 1.0, 1.0]), np.full(4, 0.1)):
+    for start in starts:
         res = minimize(objective, start, method="L-BFGS-B",
-                       options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9, "eps": 1e-8})
-        # polish with Nelder-Mead from the L-BFGS-B point (the likelihood is flat near s, beta)
-        res2 = minimize(objective, res.x, method="Nelder-Mead",
-                        options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000})
-        cand = res2 if res2.fun <= res.fun else res
-        if best is None or cand.fun < best.fun:
-            best = cand
-        if best.fun < 1e299:
+                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9})
+        if best is None or res.fun < best.fun:
+            best = res
+        if best.fun < 1e299 and best.success:
             break
     if best is None or best.fun >= 1e299:
         raise FloatingPointError("the Pareto/NBD likelihood could not be evaluated")
     p = np.exp(best.x)
     with np.errstate(all="ignore"):
         ll_scaled = np.dot(w, ParetoNBDFitter._conditional_log_likelihood(p, f, rs, Ts))
-    params = p / np.array([1.0, scale, 1.0, scale])
     # the likelihood in rescaled time differs by scale**x per customer
-    return params, float(ll_scaled + np.dot(w, f) * np.log(scale)), scale
+    return p / to_scaled, float(ll_scaled + np.dot(w, f) * np.log(scale)), scale

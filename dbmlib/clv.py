@@ -20,6 +20,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, Pa
 from lifetimes.utils import ConvergenceError
 
 from .btyd_fit import compress, fit_bgnbd, fit_pnbd
+from .btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
 from .errors import InputError
 
 __all__ = [
@@ -163,18 +164,20 @@ class PurchaseModel:
         """Expected purchases of each customer in the next ``t`` time units."""
         self._check_fitted()
         check_summary(summary)
-        v = self.fitter_.conditional_expected_number_of_purchases_up_to_time(
-            t, summary["frequency"].to_numpy(float), summary["recency"].to_numpy(float),
-            summary["T"].to_numpy(float))
+        if self.kind == "bgnbd":
+            v = bgnbd_expected_purchases(self.params_.to_numpy(), t, *_frt(summary))
+        else:
+            v = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, *_frt(summary))
         return pd.Series(np.asarray(v, float), index=summary.index, name="expected_purchases")
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """Probability that each customer is still active at the end of the summary."""
         self._check_fitted()
         check_summary(summary)
-        v = self.fitter_.conditional_probability_alive(
-            summary["frequency"].to_numpy(float), summary["recency"].to_numpy(float),
-            summary["T"].to_numpy(float))
+        if self.kind == "bgnbd":
+            v = bgnbd_p_alive(self.params_.to_numpy(), *_frt(summary))
+        else:
+            v = self.fitter_.conditional_probability_alive(*_frt(summary))
         return pd.Series(np.asarray(v, float), index=summary.index, name="p_alive")
 
     def expected_purchases_population(self, t) -> np.ndarray:
@@ -249,10 +252,21 @@ def customer_lifetime_value(purchase_model: PurchaseModel, spend_model: SpendMod
     d = (1 + discount_rate_annual) ** (1 / 12) - 1
     spend = spend_model.expected_spend(summary)
     month = 30.4375 / days_per_time_unit
-    value = pd.Series(0.0, index=summary.index)
-    previous = pd.Series(0.0, index=summary.index)
-    for m in range(1, horizon_months + 1):
-        cumulative = purchase_model.expected_purchases(m * month, summary)
-        value += (cumulative - previous) / (1 + d) ** m
-        previous = cumulative
-    return (margin * spend * value).rename("clv")
+    months = np.arange(1, horizon_months + 1)
+    discount = 1.0 / (1 + d) ** months
+    if purchase_model.kind == "bgnbd":
+        purchase_model._check_fitted()
+        value = bgnbd_discounted_purchases(purchase_model.params_.to_numpy(), months * month,
+                                           discount, *_frt(summary))
+    else:  # lifetimes' formulas on the distinct (frequency, recency, T) rows
+        f, r, T, _, inverse = compress(*_frt(summary))
+        distinct = pd.DataFrame({"frequency": f, "recency": r, "T": T})
+        cumulative = np.column_stack([purchase_model.expected_purchases(m * month, distinct).to_numpy()
+                                      for m in months])
+        increments = np.diff(np.column_stack([np.zeros(len(f)), cumulative]), axis=1)
+        value = (increments @ discount)[inverse]
+    return (margin * spend * pd.Series(value, index=summary.index)).rename("clv")
+
+
+def _frt(summary: pd.DataFrame):
+    return tuple(summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))

@@ -119,3 +119,36 @@ def test_purchase_model_predictions_match_lifetimes(daily):
                                ref.conditional_expected_number_of_purchases_up_to_time(30, f, r, T),
                                rtol=1e-4)
     assert isinstance(m.params_, pd.Series) and list(m.params_.index) == ["r", "alpha", "a", "b"]
+
+
+def test_fast_bgnbd_predictions_equal_lifetimes(daily):
+    from dbmlib.btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
+
+    f, r, T = _arrays(daily)
+    params = [0.75, 110.0, 0.8, 3.2]
+    bg = BetaGeoFitter()
+    bg.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
+    for t in (1.0, 30.0, 365.0):
+        np.testing.assert_allclose(bgnbd_expected_purchases(params, t, f, r, T),
+                                   bg.conditional_expected_number_of_purchases_up_to_time(t, f, r, T),
+                                   rtol=1e-10)
+    np.testing.assert_allclose(bgnbd_p_alive(params, f, r, T), bg.conditional_probability_alive(f, r, T),
+                               rtol=1e-12)
+    horizons, disc = np.array([30.0, 60.0, 90.0]), np.array([0.99, 0.98, 0.97])
+    many = bgnbd_expected_purchases(params, horizons, f, r, T)
+    by_hand = (many[:, 0] * 0.99 + (many[:, 1] - many[:, 0]) * 0.98 + (many[:, 2] - many[:, 1]) * 0.97)
+    np.testing.assert_allclose(bgnbd_discounted_purchases(params, horizons, disc, f, r, T), by_hand, rtol=1e-12)
+
+
+def test_clv_of_other_kinds_uses_distinct_rows_correctly(cdnow_weeks):
+    from dbmlib.clv import SpendModel, customer_lifetime_value
+
+    s = rfm_summary(load_cdnow(sample=True), "customer_id", "order_date", "amount", "1997-09-30",
+                    freq_multiplier=7)
+    m, g = PurchaseModel("mbgnbd").fit(s), SpendModel().fit(s)
+    clv = customer_lifetime_value(m, g, s, 6, 0.1, days_per_time_unit=7)
+    month = 30.4375 / 7
+    d = 1.1 ** (1 / 12) - 1
+    cum = [m.expected_purchases(k * month, s) for k in range(0, 7)]
+    by_hand = sum((cum[k] - cum[k - 1]) / (1 + d) ** k for k in range(1, 7)) * g.expected_spend(s)
+    np.testing.assert_allclose(clv, by_hand, rtol=1e-10)
