@@ -32,7 +32,10 @@ def make_log(rows: int, seed: int = 0) -> Path:
         return path
     DATA.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
+    from tqdm import tqdm
+
     written, k, writer = 0, 0, None
+    bar = tqdm(total=rows, desc=path.name, unit="rows", unit_scale=True)
     while written < rows:
         df = transaction_log(CHUNK, seed=seed + k, first_id=k * CHUNK)
         if written + len(df) > rows:  # cut at the last whole customer that fits
@@ -44,10 +47,12 @@ def make_log(rows: int, seed: int = 0) -> Path:
         writer = writer or pq.ParquetWriter(tmp, table.schema)
         writer.write_table(table)
         written += len(df)
+        bar.update(len(df))
         k += 1
         if written >= rows or len(df) == 0:
             break
     writer.close()
+    bar.close()
     tmp.replace(path)
     print(f"{path}: {written:,} rows")
     return path

@@ -78,16 +78,21 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
 
 
 def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30,
-                     seed: int = 0) -> pd.DataFrame:
-    """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded)."""
+                     seed: int = 0, progress: bool = False) -> pd.DataFrame:
+    """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded);
+    ``progress`` shows a tqdm bar."""
+    from tqdm.auto import trange
+
     rng = np.random.default_rng(seed)
     return pd.DataFrame([PurchaseModel(kind).fit(summary.iloc[rng.integers(0, len(summary), len(summary))])
-                         .params_ for _ in range(n_boot)]).reset_index(drop=True)
+                         .params_ for _ in trange(n_boot, desc="bootstrap", disable=not progress)]
+                        ).reset_index(drop=True)
 
 
 def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30, seed: int = 0,
                   horizon_months: int = 12, discount_rate_annual: float = 0.10, margin: float = 1.0,
-                  days_per_time_unit: float = 1.0, level: float = 0.9) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  days_per_time_unit: float = 1.0, level: float = 0.9, progress: bool = False
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bootstrap over customers (seeded): parameter draws and each customer's CLV interval.
 
     Each replicate refits both models on a resample of customers (with replacement) and
@@ -96,9 +101,11 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
     Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
     ``clv_lo, clv_hi`` (the ``level`` central interval).
     """
+    from tqdm.auto import trange
+
     rng = np.random.default_rng(seed)
     params, values = [], []
-    for _ in range(n_boot):
+    for _ in trange(n_boot, desc="bootstrap CLV", disable=not progress):
         sample = summary.iloc[rng.integers(0, len(summary), len(summary))]
         pm = PurchaseModel(kind).fit(sample)
         sm = SpendModel().fit(sample)

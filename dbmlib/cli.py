@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError, StageError
+from .lock import DatabaseBusyError
 
 __all__ = ["main", "parse_params"]
 
@@ -76,8 +77,12 @@ def _cmd_run(args) -> int:
             db_path=args.db or cfg.get("db_path"),
             reports_dir=args.reports_dir,
             notebooks_dir=args.notebooks_dir,
+            lock_wait=args.wait,
             echo=lambda line: print(line, file=sys.stderr, flush=True),
         )
+    except DatabaseBusyError as exc:
+        print(f"dbm run: {exc}", file=sys.stderr)
+        return 3
     except StageError as exc:
         print(f"dbm run: FAILED in {exc}\n  partial notebook kept at {exc.output}", file=sys.stderr)
         return 1
@@ -128,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--db", help="marketing database file (default data/processed/marketing.duckdb)")
     r.add_argument("--reports-dir", help="where run folders go (default reports/)")
     r.add_argument("--notebooks-dir", help="folder of numbered notebooks (default notebooks/)")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another run holds the database, wait this long for it (default: "
+                   "stop at once with exit code 3)")
     r.set_defaults(func=_cmd_run)
 
     g = sub.add_parser("generate", help="write the synthetic retail-demo exports")

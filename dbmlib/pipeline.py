@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import config
+from .lock import database_lock
 from .errors import StageError
 from .io import atomic_write_text
 from .metrics import read_metrics, to_jsonable
@@ -148,7 +149,7 @@ def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
 def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int = 0,
         stages=None, params: dict | None = None, stage_params: dict | None = None,
         db_path=None, reports_dir=None, notebooks_dir=None, kernel_name: str | None = None,
-        echo=print) -> RunResult:
+        lock_wait: float = 0.0, echo=print) -> RunResult:
     """Execute the notebooks; see the module docstring.
 
     Parameters
@@ -167,6 +168,9 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
         ``{"01": {...}}``: parameters for one stage (win over ``params``).
     db_path : path, optional
         The marketing database; default ``data/processed/marketing.duckdb``.
+    lock_wait : float
+        Seconds to wait when another run holds the database (:mod:`dbmlib.lock`); then
+        :class:`~dbmlib.lock.DatabaseBusyError`.
     echo : callable
         Receives one progress line per notebook (``None`` to be silent).
     """
@@ -187,10 +191,24 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
                 "parameters": common, "stage_parameters": stage_params or {},
                 "versions": package_versions(), "notebooks": []}
     metrics: dict = {}
-    status = "ok"
     say = echo or (lambda *_: None)
     import papermill as pm
 
+    with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
+        error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
+                               metrics, say)
+    status = "failed" if error else "ok"
+    finished = datetime.now()
+    manifest |= {"finished": finished.isoformat(timespec="seconds"), "status": status,
+                 "duration_s": round((finished - started).total_seconds(), 2)}
+    _write_summary(run_dir, manifest, metrics)
+    if error:
+        raise error
+    return RunResult(run_dir, status, manifest["notebooks"], metrics)
+
+
+def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say):
+    """Execute the notebooks in order until one fails; returns its StageError or None."""
     for nb in notebooks:
         out = run_dir / nb.name
         nb_params, unused = _stage_params(nb, common, stage_params or {})
@@ -221,12 +239,5 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
         manifest["notebooks"].append(entry)
         say(f"[{nb.stem}] {entry['status']} in {entry['duration_s']:.1f} s")
         if error:
-            status = "failed"
-            break
-    finished = datetime.now()
-    manifest |= {"finished": finished.isoformat(timespec="seconds"), "status": status,
-                 "duration_s": round((finished - started).total_seconds(), 2)}
-    _write_summary(run_dir, manifest, metrics)
-    if status == "failed":
-        raise error
-    return RunResult(run_dir, status, manifest["notebooks"], metrics)
+            return error
+    return None
