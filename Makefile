@@ -28,7 +28,8 @@ venv: $(STAMP) ## create .venv and install the project (done by report/test too)
 report: $(STAMP) ## build the marketing database and run every notebook into reports/<run>/ (ARGS="--source cdnow")
 	$(VENV)/bin/dbm run $(ARGS)
 
-test: $(STAMP) ## run the test suite (unit tests, bad-input corpus, notebook runs)
+test: $(STAMP) ## run the test suite (unit tests, bad-input corpus, notebook runs; Spark tests when CI=true or pyspark is installed)
+	@if [ "$$CI" = "true" ] && ! $(PY) -c "import pyspark" 2>/dev/null; then $(PY) -m pip install -q -e '.[spark]'; fi
 	$(PY) -m pytest $(ARGS); status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the project kernel

@@ -57,6 +57,25 @@ def _require(df: pd.DataFrame, cols, what: str) -> None:
                          expected=f"columns {list(cols)}")
 
 
+def read_suppression(path) -> pd.Index:
+    """Customer ids of a suppression (do-not-contact) file: a CSV with a ``customer_id``
+    column. A missing file or column is an :class:`InputError` naming it; blank ids are
+    ignored and counted in the log."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), problem="suppression file not found",
+                         expected="a CSV file with a customer_id column")
+    df = pd.read_csv(path, dtype=str)
+    if "customer_id" not in df.columns:
+        raise InputError(str(path), column="customer_id", problem="column missing",
+                         expected=f"a customer_id column (found {list(df.columns)})")
+    ids = df["customer_id"].str.strip()
+    blank = ids.isna() | (ids == "")
+    if blank.any():
+        log.warning("%s: %d blank customer ids ignored", path, int(blank.sum()))
+    return pd.Index(ids[~blank].unique(), name="customer_id")
+
+
 def eligibility(customers: pd.DataFrame, *, channel: str, as_of, suppression=None,
                 contacts: pd.DataFrame | None = None, frequency_cap_days: int = 30) -> pd.DataFrame:
     """Who may be contacted on ``channel`` on ``as_of``, with the reason for each exclusion.

@@ -11,6 +11,8 @@ or weeks as days / 7 as the published CDNOW analyses use.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 
@@ -214,16 +216,41 @@ class SpendModel:
             log.warning("frequency and monetary value correlate (%.2f): the Gamma-Gamma "
                         "independence assumption is doubtful", self.correlation_)
         fitter = GammaGammaFitter(penalizer_coef=self.penalizer)
+        x, m = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
         try:
-            fitter.fit(rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float),
-                       verbose=False)
-        except ConvergenceError as exc:
-            raise ModelFitError(f"Gamma-Gamma could not be fitted on {len(rep)} repeat customers: "
-                                f"{str(exc).strip()}") from None
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                fitter.fit(x, m, verbose=False)
+        except ConvergenceError:
+            # lifetimes' BFGS reports "precision loss" near a flat optimum; minimise the same
+            # objective with L-BFGS-B and a Nelder-Mead polish instead
+            fitter.params_ = pd.Series(self._refit(x, m), index=["p", "q", "v"])
         self.fitter_ = fitter
         self.params_ = fitter.params_.copy()
         self.n_customers_ = len(rep)
         return self
+
+    def _refit(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+        from scipy.optimize import minimize
+
+        w = np.ones_like(x)
+
+        def objective(logp):
+            with np.errstate(all="ignore"):
+                v = GammaGammaFitter._negative_log_likelihood(logp, x, m, w, self.penalizer)
+            return v if np.isfinite(v) else 1e300
+
+        best = None
+        for start in (np.zeros(3), np.log([2.0, 2.0, float(np.mean(m))])):
+            res = minimize(objective, start, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-10})
+            res = minimize(objective, res.x, method="Nelder-Mead",
+                           options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 10_000})
+            if best is None or res.fun < best.fun:
+                best = res
+        if best.fun >= 1e299:
+            raise ModelFitError(f"Gamma-Gamma could not be fitted on {len(x)} repeat customers: the "
+                                "likelihood could not be evaluated (check for extreme spend values)")
+        return np.exp(best.x)
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Expected average spend per future transaction of each customer."""

@@ -8,7 +8,9 @@ package versions, start, end, duration and status per notebook) and ``metrics.js
 
 Parameters are injected only into notebooks whose ``parameters`` cell declares them.
 A failing cell stops the run with :class:`~dbmlib.errors.StageError` naming the
-notebook and the cell; the partially executed notebook is kept.
+notebook and the cell; the partially executed notebook is kept and the database is put back
+as it was before that notebook (:mod:`dbmlib.checkpoint`; also after a killed run). One run
+at a time holds a database (:mod:`dbmlib.lock`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
-from . import config
+from . import checkpoint, config
 from .lock import database_lock
 from .errors import StageError
 from .io import atomic_write_text
@@ -195,6 +197,11 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     import papermill as pm
 
     with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
+        interrupted = checkpoint.recover(db)
+        if interrupted:
+            say(f"restored the database to its state before {interrupted} (an earlier run was "
+                "interrupted there)")
+            manifest["restored_before"] = interrupted
         error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
                                metrics, say)
     status = "failed" if error else "ok"
@@ -208,7 +215,10 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
 
 
 def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say):
-    """Execute the notebooks in order until one fails; returns its StageError or None."""
+    """Execute the notebooks in order until one fails; returns its StageError or None.
+
+    Each notebook runs between :func:`checkpoint.begin_stage` and ``end_stage``; a failed
+    one is rolled back (:func:`checkpoint.restore`)."""
     for nb in notebooks:
         out = run_dir / nb.name
         nb_params, unused = _stage_params(nb, common, stage_params or {})
@@ -217,6 +227,7 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
         t0 = time.perf_counter()
         say(f"[{nb.stem}] running …")
         error = None
+        checkpoint.begin_stage(common["db_path"], nb.stem)
         try:
             pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
                                 cwd=str(nb.parent), progress_bar=False, log_output=False)
@@ -224,6 +235,14 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
             cell, first_line = _source_cell(nb, out, exc.cell_index)
             error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
                                f"{first_line}]", output=str(out))
+        except BaseException:  # a dead kernel, Ctrl-C …: undo the stage, then let it propagate
+            checkpoint.restore(common["db_path"])
+            raise
+        if error:
+            checkpoint.restore(common["db_path"])
+            entry["database_restored"] = True
+        else:
+            checkpoint.end_stage(common["db_path"])
         entry["duration_s"] = round(time.perf_counter() - t0, 2)
         entry["end"] = datetime.now().isoformat(timespec="seconds")
         entry["status"] = "failed" if error else "ok"

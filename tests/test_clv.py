@@ -138,3 +138,21 @@ def test_extreme_frequencies_fit_without_nan():
 def test_unfitted_model_is_a_clear_error(weekly):
     with pytest.raises(RuntimeError, match="not fitted yet"):
         PurchaseModel().p_alive(weekly)
+
+
+def test_gamma_gamma_falls_back_when_lifetimes_does_not_converge(weekly, monkeypatch):
+    """lifetimes' BFGS sometimes stops with "precision loss" at the optimum; the fallback
+    minimises the same objective and lands on lifetimes' own estimates."""
+    from lifetimes.utils import ConvergenceError
+
+    from dbmlib import clv
+
+    reference = SpendModel().fit(weekly).params_
+
+    def refuse(self, *a, **k):
+        raise ConvergenceError("Desired error not necessarily achieved due to precision loss.")
+
+    monkeypatch.setattr(clv.GammaGammaFitter, "fit", refuse)
+    fallback = SpendModel().fit(weekly)
+    np.testing.assert_allclose(fallback.params_.to_numpy(), reference.to_numpy(), rtol=1e-4)
+    assert fallback.expected_spend(weekly).notna().all()

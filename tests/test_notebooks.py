@@ -93,6 +93,9 @@ def test_run_retail_demo_end_to_end(tmp_path):
     assert not [e for e in emails if e in text]
     streets = cust["street"].dropna().str.lower()
     assert not [s for s in streets if s in text]
+    names = (cust["first_name"].str.strip() + " " + cust["last_name"].str.strip()).dropna().str.lower()
+    # (the planted test accounts are called "Test Account": not a person, and a cleaning rule's name)
+    assert not [n for n in names if n != "test account" and n in text]
     phones = cust["phone"].dropna()
     e164 = "+44" + phones.str.replace(" ", "").str[1:]
     assert not [p for p in list(phones) + list(e164) if p.lower() in text]
