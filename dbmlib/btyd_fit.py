@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-__all__ = ["compress", "bgnbd_log_likelihood", "fit_bgnbd", "fit_pnbd"]
+__all__ = ["bgnbd_log_likelihood", "compress", "fit_bgnbd", "fit_pnbd"]
 
 
 def compress(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

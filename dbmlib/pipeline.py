@@ -25,9 +25,9 @@ from importlib import metadata
 from pathlib import Path
 
 from . import checkpoint, config
-from .lock import database_lock
 from .errors import StageError
 from .io import atomic_write_text
+from .lock import database_lock
 from .metrics import read_metrics, to_jsonable
 
 __all__ = ["RunResult", "declared_parameters", "discover_notebooks", "package_versions", "run"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["summary", "calibration_and_holdout", "summary_query"]
+__all__ = ["calibration_and_holdout", "summary", "summary_query"]
 
 _TRUNC = {"D": ("day", 86_400), "W": ("week", 604_800), "h": ("hour", 3_600)}
 _DIALECT = {

@@ -16,8 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases",
-           "transaction_log", "pnbd_summary"]
+__all__ = [
+    "BGNBDTraits",
+    "draw_bgnbd_traits",
+    "draw_spend",
+    "pnbd_summary",
+    "simulate_repeat_purchases",
+    "transaction_log",
+]
 
 
 @dataclass(frozen=True)

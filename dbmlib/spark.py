@@ -17,7 +17,7 @@ import pandas as pd
 
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
 
-__all__ = ["local_session", "score", "SCORE_COLUMNS"]
+__all__ = ["SCORE_COLUMNS", "local_session", "score"]
 
 SCORE_COLUMNS = ["p_alive", "expected_purchases", "expected_spend", "clv"]
 

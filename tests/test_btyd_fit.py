@@ -8,7 +8,14 @@ import pytest
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from scipy.optimize import approx_fprime
 
-from dbmlib.btyd_fit import _bgnbd_value, _BGNBDData, bgnbd_log_likelihood, compress, fit_bgnbd, fit_pnbd
+from dbmlib.btyd_fit import (
+    _bgnbd_value,
+    _BGNBDData,
+    bgnbd_log_likelihood,
+    compress,
+    fit_bgnbd,
+    fit_pnbd,
+)
 from dbmlib.clv import PurchaseModel
 from dbmlib.datasets import load_cdnow
 from dbmlib.rfm import rfm_summary
@@ -122,7 +129,11 @@ def test_purchase_model_predictions_match_lifetimes(daily):
 
 
 def test_fast_bgnbd_predictions_equal_lifetimes(daily):
-    from dbmlib.btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
+    from dbmlib.btyd_predict import (
+        bgnbd_discounted_purchases,
+        bgnbd_expected_purchases,
+        bgnbd_p_alive,
+    )
 
     f, r, T = _arrays(daily)
     params = [0.75, 110.0, 0.8, 3.2]
@@ -149,6 +160,6 @@ def test_clv_of_other_kinds_uses_distinct_rows_correctly(cdnow_weeks):
     clv = customer_lifetime_value(m, g, s, 6, 0.1, days_per_time_unit=7)
     month = 30.4375 / 7
     d = 1.1 ** (1 / 12) - 1
-    cum = [m.expected_purchases(k * month, s) for k in range(0, 7)]
+    cum = [m.expected_purchases(k * month, s) for k in range(7)]
     by_hand = sum((cum[k] - cum[k - 1]) / (1 + d) ** k for k in range(1, 7)) * g.expected_spend(s)
     np.testing.assert_allclose(clv, by_hand, rtol=1e-10)
