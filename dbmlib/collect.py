@@ -34,7 +34,7 @@ from . import config
 from .db import table_exists, transaction
 from .errors import InputError, format_rows
 from .io import sha256_file
-from .readers import SUPPORTED_SUFFIXES, read_database, read_table_file
+from .readers import SUPPORTED_SUFFIXES, iter_table_chunks, read_database, read_table_file
 from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "load_cdnow_source",
     "load_feedback",
     "load_file",
+    "load_file_chunked",
     "load_folder",
     "load_frame",
     "load_query",
@@ -291,12 +292,88 @@ def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
 
 def load_file(con, source: str, path, *, columns: dict | None = None, errors: str = "raise",
               dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
-              encoding: str = "utf-8", sheet_name=0) -> LoadReport:
-    """Read a file and load it as ``source`` (see :func:`load_frame`)."""
+              encoding: str = "utf-8", sheet_name=0, chunk_rows: int | None = None) -> LoadReport:
+    """Read a file and load it as ``source`` (see :func:`load_frame`).
+
+    With ``chunk_rows`` a CSV or Parquet file is read, validated and inserted that many rows at
+    a time inside one transaction (:func:`load_file_chunked`): files larger than memory."""
     path = Path(path).resolve()
+    if chunk_rows:
+        return load_file_chunked(con, source, path, chunk_rows=chunk_rows, columns=columns,
+                                 errors=errors, dayfirst=dayfirst, decimal=decimal,
+                                 delimiter=delimiter, encoding=encoding)
     df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet_name=sheet_name)
     return load_frame(con, source, df, source_file=str(path), sha256=sha256_file(path),
                       columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal)
+
+
+
+def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
+                      columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
+                      decimal: str = ".", delimiter: str = ",", encoding: str = "utf-8") -> LoadReport:
+    """Load a CSV or Parquet file ``chunk_rows`` rows at a time, never holding it whole.
+
+    Each chunk gets the row-level checks of :func:`load_frame` (rows numbered in the file);
+    uniqueness of key columns is checked across chunks in SQL afterwards; everything runs in
+    one transaction, so a failure leaves the raw layer as it was.
+    """
+    spec = SOURCES[source]
+    if errors not in {"raise", "quarantine"}:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    _ensure_tables(con, spec)
+    path = Path(path).resolve()
+    file, digest = str(path), sha256_file(path)
+    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
+                       [spec.table, digest]).fetchall()
+    if seen:
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen[0][0])
+    now = datetime.now(UTC).replace(tzinfo=None)
+    load_id = f"{spec.table}:{digest[:12]}"
+    read = loaded = rejected = 0
+    absent, ignored = [], []
+    with transaction(con):
+        previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
+                               [spec.table, file]).fetchall()[0][0]
+        if previous:
+            con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
+            con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
+                        "AND stage = 'collect'", [spec.table, file])
+            con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?", [spec.table, file])
+        for chunk in iter_table_chunks(path, chunk_rows, delimiter=delimiter, encoding=encoding):
+            frame, absent, ignored = _canonical(chunk.reset_index(drop=True), spec, file, columns)
+            failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+            shifted = failures.assign(row=failures["row"] + read) if len(failures) else failures
+            if len(failures) and errors == "raise":
+                _raise_first(shifted, file)
+            bad = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
+            good = frame.drop(index=frame.index[bad])
+            good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1 + read,
+                               _load_id=load_id, _loaded_at=now)
+            con.register("_incoming", good)
+            con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * FROM _incoming")
+            con.unregister("_incoming")
+            if len(failures):
+                rej = _rejects_frame(failures, frame, spec, file, load_id, now)
+                rej["source_row"] = rej["source_row"] + read
+                con.register("_rejects", rej)
+                con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rejects")
+                con.unregister("_rejects")
+            read, loaded, rejected = read + len(frame), loaded + len(good), rejected + len(bad)
+        for col in [c.name for c in spec.columns if getattr(c, "unique", False)]:
+            dup = con.execute(f"SELECT _source_row FROM (SELECT _source_row, row_number() OVER "
+                              f"(PARTITION BY {col} ORDER BY _source_row) AS k FROM {spec.table} "
+                              f"WHERE _source_file = ?) WHERE k > 1 ORDER BY 1 LIMIT 5", [file]).fetchall()
+            if dup:
+                raise InputError(file, column=col, rows=[r[0] for r in dup],
+                                 problem="duplicate values across the file",
+                                 expected=f"each {col} once")
+        if read == 0:
+            raise InputError(file, problem="the file has no data rows", expected="at least one row")
+        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [load_id, source, spec.table, file, digest, read, loaded, rejected,
+                     json.dumps(ignored), now])
+    return LoadReport(source, spec.table, file, "replaced" if previous else "loaded", read, loaded,
+                      rejected, absent, ignored, load_id)
 
 
 def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> LoadReport:
@@ -328,8 +405,10 @@ def find_source_files(folder) -> dict[str, Path]:
 
 def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "raise",
                 dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
-                encoding: str = "utf-8", progress: bool = False) -> list[LoadReport]:
-    """Load every source file found in ``folder`` (referenced sources first).
+                encoding: str = "utf-8", progress: bool = False,
+                chunk_rows: int | None = None) -> list[LoadReport]:
+    """Load every source file found in ``folder`` (referenced sources first); with
+    ``chunk_rows``, CSV and Parquet files are loaded in chunks (:func:`load_file_chunked`).
 
     ``mapping`` maps a source name to its column mapping, e.g.
     ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``.
@@ -341,7 +420,9 @@ def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "rais
     for name, path in tqdm(list(files.items()), desc="load", disable=not progress):
         reports.append(load_file(con, name, path, columns=(mapping or {}).get(name), errors=errors,
                                  dayfirst=dayfirst, decimal=decimal, delimiter=delimiter,
-                                 encoding=encoding))
+                                 encoding=encoding,
+                                 chunk_rows=chunk_rows if path.suffix.lower() in {
+                                     ".csv", ".tsv", ".txt", ".parquet"} else None))
     return reports
 
 

@@ -175,3 +175,23 @@ def read_database(query_or_table: str, url: str) -> pd.DataFrame:
     if df.empty:
         raise InputError(label, problem="the query returned no rows", expected="at least one row")
     return _as_text_frame(df)
+
+
+def iter_table_chunks(path, chunk_rows: int, *, delimiter: str = ",", encoding: str = "utf-8"):
+    """Yield a CSV or Parquet file as text frames of at most ``chunk_rows`` rows (for files
+    larger than memory: only one chunk is held at a time)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield _as_text_frame(batch.to_pandas())
+    elif suffix in {".csv", ".txt", ".tsv"}:
+        sep = "\t" if suffix == ".tsv" and delimiter == "," else delimiter
+        for chunk in pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                                 encoding=encoding.replace("utf-8", "utf-8-sig"), chunksize=chunk_rows):
+            yield chunk
+    else:
+        raise InputError(path, problem=f"chunked loading does not read {suffix} files",
+                         expected="a CSV or Parquet file")
