@@ -219,55 +219,86 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
                columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
                decimal: str = ".") -> LoadReport:
     """Validate a frame of text and append it to the source's raw table (one transaction)."""
-    if source not in SOURCES:
-        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_ORDER}")
-    if errors not in {"raise", "quarantine"}:
-        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
-    spec = SOURCES[source]
+    spec = _spec(source, errors)
     _ensure_tables(con, spec)
     file = str(source_file)
     digest = sha256 or pd.util.hash_pandas_object(df, index=True).astype(str).str.cat()[:64]
-    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
-                       [spec.table, digest]).fetchall()
-    seen = seen[0] if seen else None
+    seen = _already_loaded(con, spec, digest)
     if seen:
-        log.info("%s: unchanged since load %s, skipped", file, seen[0])
-        return LoadReport(source, spec.table, file, "unchanged", load_id=seen[0])
+        log.info("%s: unchanged since load %s, skipped", file, seen)
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
     frame, absent, ignored = _canonical(df.copy(), spec, file, columns)
     failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
     if len(failures) and errors == "raise":
         _raise_first(failures, file)
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
-    bad_rows = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
-    good = frame.drop(index=frame.index[bad_rows])
-    good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1,
+    good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now)
+    with transaction(con):
+        previous = _drop_previous(con, spec, file)
+        _append(con, spec, good, rejects)
+        _log_load(con, load_id, source, spec, file, digest, len(frame), len(good), n_bad, ignored, now)
+    status = "replaced" if previous else "loaded"
+    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status, n_bad)
+    return LoadReport(source, spec.table, file, status, len(frame), len(good), n_bad,
+                      absent, ignored, load_id)
+
+
+def _spec(source: str, errors: str) -> SourceSpec:
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_ORDER}")
+    if errors not in {"raise", "quarantine"}:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    return SOURCES[source]
+
+
+def _already_loaded(con, spec, digest: str) -> str | None:
+    """The load id of an earlier load of exactly this content, if any."""
+    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
+                       [spec.table, digest]).fetchall()
+    return seen[0][0] if seen else None
+
+
+def _drop_previous(con, spec, file: str) -> int:
+    """A new version of a file replaces its earlier rows, rejects and log entry; returns
+    how many earlier loads of the file there were."""
+    previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
+                           [spec.table, file]).fetchall()[0][0]
+    if previous:
+        con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
+        con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
+                    "AND stage = 'collect'", [spec.table, file])
+        con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?", [spec.table, file])
+    return previous
+
+
+def _split_rows(frame, failures, spec, file, load_id, now, offset: int = 0):
+    """Good rows with lineage, the rejects table and the number of bad rows; ``offset`` is
+    the number of file rows before ``frame`` (chunked loads number rows in the file)."""
+    bad = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
+    good = frame.drop(index=frame.index[bad])
+    good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1 + offset,
                        _load_id=load_id, _loaded_at=now)
     rejects = _rejects_frame(failures, frame, spec, file, load_id, now)
-    with transaction(con):
-        previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
-                               [spec.table, file]).fetchall()[0][0]
-        if previous:  # a new version of the same file replaces its earlier rows
-            con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
-            con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
-                        "AND stage = 'collect'", [spec.table, file])
-            con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?",
-                        [spec.table, file])
-        con.register("_incoming", good)
-        con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * FROM _incoming")
-        con.unregister("_incoming")
-        if len(rejects):
-            con.register("_rejects", rejects)
-            con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rejects")
-            con.unregister("_rejects")
-        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [load_id, source, spec.table, file, digest, len(frame), len(good),
-                     len(bad_rows), json.dumps(ignored), now])
-    status = "replaced" if previous else "loaded"
-    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status,
-             len(bad_rows))
-    return LoadReport(source, spec.table, file, status, len(frame), len(good), len(bad_rows),
-                      absent, ignored, load_id)
+    if len(rejects):
+        rejects["source_row"] = rejects["source_row"] + offset
+    return good, rejects, len(bad)
+
+
+def _append(con, spec, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
+    con.register("_incoming", good)
+    con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * FROM _incoming")
+    con.unregister("_incoming")
+    if len(rejects):
+        con.register("_rejects", rejects)
+        con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rejects")
+        con.unregister("_rejects")
+
+
+def _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now) -> None:
+    con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [load_id, source, spec.table, file, digest, read, loaded, rejected,
+                 json.dumps(ignored), now])
 
 
 def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
@@ -317,49 +348,28 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
     uniqueness of key columns is checked across chunks in SQL afterwards; everything runs in
     one transaction, so a failure leaves the raw layer as it was.
     """
-    spec = SOURCES[source]
-    if errors not in {"raise", "quarantine"}:
-        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    spec = _spec(source, errors)
     _ensure_tables(con, spec)
     path = Path(path).resolve()
     file, digest = str(path), sha256_file(path)
-    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
-                       [spec.table, digest]).fetchall()
+    seen = _already_loaded(con, spec, digest)
     if seen:
-        return LoadReport(source, spec.table, file, "unchanged", load_id=seen[0][0])
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
     read = loaded = rejected = 0
     absent, ignored = [], []
     with transaction(con):
-        previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
-                               [spec.table, file]).fetchall()[0][0]
-        if previous:
-            con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
-            con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
-                        "AND stage = 'collect'", [spec.table, file])
-            con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?", [spec.table, file])
+        previous = _drop_previous(con, spec, file)
         for chunk in iter_table_chunks(path, chunk_rows, delimiter=delimiter, encoding=encoding):
             frame, absent, ignored = _canonical(chunk.reset_index(drop=True), spec, file, columns)
             failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
-            shifted = failures.assign(row=failures["row"] + read) if len(failures) else failures
             if len(failures) and errors == "raise":
-                _raise_first(shifted, file)
-            bad = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
-            good = frame.drop(index=frame.index[bad])
-            good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1 + read,
-                               _load_id=load_id, _loaded_at=now)
-            con.register("_incoming", good)
-            con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * FROM _incoming")
-            con.unregister("_incoming")
-            if len(failures):
-                rej = _rejects_frame(failures, frame, spec, file, load_id, now)
-                rej["source_row"] = rej["source_row"] + read
-                con.register("_rejects", rej)
-                con.execute("INSERT INTO rejects BY NAME SELECT * FROM _rejects")
-                con.unregister("_rejects")
-            read, loaded, rejected = read + len(frame), loaded + len(good), rejected + len(bad)
-        for col in [c.name for c in spec.columns if getattr(c, "unique", False)]:
+                _raise_first(failures.assign(row=failures["row"] + read), file)
+            good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now, offset=read)
+            _append(con, spec, good, rejects)
+            read, loaded, rejected = read + len(frame), loaded + len(good), rejected + n_bad
+        for col in [c.name for c in spec.columns if c.unique]:
             dup = con.execute(f"SELECT _source_row FROM (SELECT _source_row, row_number() OVER "
                               f"(PARTITION BY {col} ORDER BY _source_row) AS k FROM {spec.table} "
                               f"WHERE _source_file = ?) WHERE k > 1 ORDER BY 1 LIMIT 5", [file]).fetchall()
@@ -369,12 +379,9 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
                                  expected=f"each {col} once")
         if read == 0:
             raise InputError(file, problem="the file has no data rows", expected="at least one row")
-        con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [load_id, source, spec.table, file, digest, read, loaded, rejected,
-                     json.dumps(ignored), now])
+        _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now)
     return LoadReport(source, spec.table, file, "replaced" if previous else "loaded", read, loaded,
                       rejected, absent, ignored, load_id)
-
 
 def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> LoadReport:
     """Load a table or query from another database as ``source``."""
