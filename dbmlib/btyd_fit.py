@@ -31,7 +31,23 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-__all__ = ["bgnbd_log_likelihood", "compress", "fit_bgnbd", "fit_pnbd"]
+__all__ = ["bgnbd_log_likelihood", "compress", "distinct_rows", "fit_bgnbd", "fit_pnbd"]
+
+
+def distinct_rows(*columns) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of equal-length float columns and each original row's index into
+    them: ``([column[first of each distinct row] ...], inverse)``, rows in sorted order."""
+    import pandas as pd
+
+    cols = [np.asarray(c, float) for c in columns]
+    key = np.zeros(len(cols[0]), np.int64)
+    for c in cols:
+        codes, uniq = pd.factorize(c, sort=True)
+        key = key * len(uniq) + codes
+    inverse, _ = pd.factorize(key, sort=True)
+    first = np.empty(inverse.max() + 1 if len(inverse) else 0, np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # first original row of each
+    return [c[first] for c in cols], inverse
 
 
 def compress(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -39,18 +55,8 @@ def compress(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
     Returns ``(f, r, T, weights, inverse)`` with ``original = compressed[inverse]``.
     """
-    import pandas as pd
-
-    cols = [np.asarray(c, float) for c in (frequency, recency, T)]
-    key = np.zeros(len(cols[0]), np.int64)
-    for c in cols:
-        codes, uniq = pd.factorize(c, sort=True)
-        key = key * len(uniq) + codes
-    inverse, _ = pd.factorize(key, sort=True)
-    counts = np.bincount(inverse).astype(float)
-    first = np.empty(len(counts), np.int64)
-    first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # first customer of each row
-    return cols[0][first], cols[1][first], cols[2][first], counts, inverse
+    (f, r, t), inverse = distinct_rows(frequency, recency, T)
+    return f, r, t, np.bincount(inverse, minlength=len(f)).astype(float), inverse
 
 
 class _BGNBDData:

@@ -15,18 +15,11 @@ per horizon) and gathered. The values equal ``lifetimes.BetaGeoFitter``'s to rou
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.special import hyp2f1
 
+from .btyd_fit import distinct_rows
+
 __all__ = ["bgnbd_discounted_purchases", "bgnbd_expected_purchases", "bgnbd_p_alive"]
-
-
-def _pairs(x: np.ndarray, T: np.ndarray):
-    codes_x, ux = pd.factorize(x, sort=True)
-    codes_T, uT = pd.factorize(T, sort=True)
-    key = codes_x.astype(np.int64) * len(uT) + codes_T
-    k, uk = pd.factorize(key, sort=True)
-    return np.asarray(ux, float)[uk // len(uT)], np.asarray(uT, float)[uk % len(uT)], k
 
 
 def _parts(params, ts, frequency, recency, T):
@@ -36,7 +29,7 @@ def _parts(params, ts, frequency, recency, T):
     x = np.asarray(frequency, float)
     tx = np.asarray(recency, float)
     T = np.asarray(T, float)
-    px, pT, k = _pairs(x, T)
+    (px, pT), k = distinct_rows(x, T)
     z = ts[None, :] / (alpha + pT[:, None] + ts[None, :])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         bracket = 1.0 - ((alpha + pT[:, None]) / (alpha + pT[:, None] + ts[None, :])) ** (r + px[:, None]) \

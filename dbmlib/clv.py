@@ -112,7 +112,7 @@ class PurchaseModel:
         if self.kind not in _FITTERS:
             raise ValueError(f"kind must be one of {sorted(_FITTERS)}, got {self.kind!r}")
         check_summary(summary)
-        f, r, T, w, _ = compress(*(summary[c].to_numpy(float) for c in ("frequency", "recency", "T")))
+        f, r, T, w, _ = compress(*_frt(summary))
         errors = []
         for penalizer in (self.penalizer, *[p for p in _PENALIZER_RETRIES if p > self.penalizer]):
             try:
