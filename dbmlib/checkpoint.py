@@ -17,7 +17,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-__all__ = ["begin_stage", "end_stage", "recover", "restore"]
+__all__ = ["begin_stage", "end_stage", "restore"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ def end_stage(db) -> None:
 
 
 def restore(db) -> str | None:
-    """Put the copy back if a stage is marked in progress; returns that stage's name."""
+    """Put the copy back if a stage is marked in progress; returns that stage's name.
+
+    Called when a stage fails, and at the start of every run (a killed run's mark is still
+    there)."""
     db, wal, copy, marker = _paths(db)
     if not marker.exists():
         return None
@@ -67,8 +70,3 @@ def restore(db) -> str | None:
     end_stage(db)
     log.warning("restored %s to its state before stage %s", db, info.get("stage"))
     return info.get("stage")
-
-
-def recover(db) -> str | None:
-    """At the start of a run: undo a stage a killed run left half done (see :func:`restore`)."""
-    return restore(db)

@@ -197,7 +197,7 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     import papermill as pm
 
     with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
-        interrupted = checkpoint.recover(db)
+        interrupted = checkpoint.restore(db)
         if interrupted:
             say(f"restored the database to its state before {interrupted} (an earlier run was "
                 "interrupted there)")

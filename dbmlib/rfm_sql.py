@@ -121,7 +121,8 @@ def _context(transactions, engine: str, con):
         spark = transactions.sparkSession
         name = f"_rfm_input_{id(transactions)}"
         transactions.createOrReplaceTempView(name)
-        return spark, name, (lambda: spark.catalog.dropTempView(name))
+        # the view stays: the returned Spark DataFrame is lazy and still reads it
+        return spark, name, (lambda: None)
     raise ValueError(f"engine must be 'numpy', 'duckdb' or 'spark', got {engine!r}")
 
 
@@ -136,8 +137,7 @@ def summary(transactions, customer_id_col, datetime_col, monetary_value_col, obs
                             freq_multiplier, include_first_transaction, engine)
         return _run(sql, engine, con, customer_id_col)
     finally:
-        if engine == "duckdb":
-            cleanup()
+        cleanup()
 
 
 def calibration_and_holdout(transactions, customer_id_col, datetime_col, calibration_period_end,
@@ -184,5 +184,4 @@ FROM cal LEFT JOIN h ON cal.cid = h.cid"""
             raise ValueError("no transactions between calibration_period_end and observation_period_end")
         return _run(sql, engine, con, customer_id_col)
     finally:
-        if engine == "duckdb":
-            cleanup()
+        cleanup()

@@ -88,7 +88,7 @@ def test_killed_stage_is_rolled_back_and_rerun_matches(tmp_path):
     time.sleep(0.5)
     assert json.loads(marker.read_text())["stage"] == "02_cleaning"
     # the next run first puts the database back as it was before 02 …
-    assert checkpoint.recover(db) == "02_cleaning"
+    assert checkpoint.restore(db) == "02_cleaning"
     assert _state(db) == before
     assert not marker.exists()
     # … and the rerun gives the uninterrupted run's clean tables
