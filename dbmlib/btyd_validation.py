@@ -84,9 +84,17 @@ def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int 
     from tqdm.auto import trange
 
     rng = np.random.default_rng(seed)
-    return pd.DataFrame([PurchaseModel(kind).fit(summary.iloc[rng.integers(0, len(summary), len(summary))])
-                         .params_ for _ in trange(n_boot, desc="bootstrap", disable=not progress)]
-                        ).reset_index(drop=True)
+    start = PurchaseModel(kind).fit(summary).params_.to_numpy()
+    return pd.DataFrame([PurchaseModel(kind).fit(summary, sample_weight=_resample_counts(rng, len(summary)),
+                                                 initial_params=start).params_
+                         for _ in trange(n_boot, desc="bootstrap", disable=not progress)]).reset_index(drop=True)
+
+
+def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """How often each of ``n`` customers is drawn in a resample with replacement: the same
+    draw as ``rng.integers(0, n, n)``, kept as counts, so a replicate is a weighted fit on
+    the original rows instead of a copy of them (same estimates, no n-row copy)."""
+    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
 
 
 def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30, seed: int = 0,
@@ -95,7 +103,8 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bootstrap over customers (seeded): parameter draws and each customer's CLV interval.
 
-    Each replicate refits both models on a resample of customers (with replacement) and
+    Each replicate refits both models on a resample of customers (with replacement; kept
+    as per-customer counts, i.e. a weighted fit, started at the full-data estimate) and
     values *every* customer with the refitted models.
 
     Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
@@ -104,11 +113,13 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
     from tqdm.auto import trange
 
     rng = np.random.default_rng(seed)
+    start_pm = PurchaseModel(kind).fit(summary).params_.to_numpy()  # replicates start at the estimate
+    start_sm = SpendModel().fit(summary).params_.to_numpy()
     params, values = [], []
     for _ in trange(n_boot, desc="bootstrap CLV", disable=not progress):
-        sample = summary.iloc[rng.integers(0, len(summary), len(summary))]
-        pm = PurchaseModel(kind).fit(sample)
-        sm = SpendModel().fit(sample)
+        counts = _resample_counts(rng, len(summary))
+        pm = PurchaseModel(kind).fit(summary, sample_weight=counts, initial_params=start_pm)
+        sm = SpendModel().fit(summary, sample_weight=counts, initial_params=start_sm)
         params.append(pd.concat([pm.params_, sm.params_.add_prefix("gg_")]))
         values.append(customer_lifetime_value(pm, sm, summary, horizon_months, discount_rate_annual,
                                               margin, days_per_time_unit).to_numpy())

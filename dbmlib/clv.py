@@ -11,8 +11,6 @@ or weeks as days / 7 as the published CDNOW analyses use.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import warnings
 
@@ -21,7 +19,7 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 
-from .btyd_fit import compress, fit_bgnbd, fit_pnbd
+from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_pnbd
 from .btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
 from .errors import InputError
 
@@ -108,17 +106,21 @@ class PurchaseModel:
         self.kind = kind
         self.penalizer = penalizer
 
-    def fit(self, summary: pd.DataFrame, y=None):
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
+        """Fit on the distinct ``(frequency, recency, T)`` rows of ``summary``;
+        ``sample_weight`` (one per row, e.g. bootstrap counts) weights each customer;
+        ``initial_params`` starts the BG/NBD and Pareto/NBD optimisers there (e.g. the
+        full-data estimate for a bootstrap replicate)."""
         if self.kind not in _FITTERS:
             raise ValueError(f"kind must be one of {sorted(_FITTERS)}, got {self.kind!r}")
         check_summary(summary)
-        f, r, T, w, _ = compress(*_frt(summary))
+        f, r, T, w = compress_weighted(summary, sample_weight)
         errors = []
         for penalizer in (self.penalizer, *[p for p in _PENALIZER_RETRIES if p > self.penalizer]):
             try:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    fitter, ll = self._fit_compressed(f, r, T, w, penalizer)
+                    fitter, ll = self._fit_compressed(f, r, T, w, penalizer, initial_params)
             except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
                 errors.append(f"penalizer {penalizer}: {type(exc).__name__}: {str(exc).strip()[:120]}")
                 continue
@@ -141,18 +143,19 @@ class PurchaseModel:
                             + "; ".join(errors) + ". Check for extreme frequencies or a very "
                             "short observation window, or use another model kind.")
 
-    def _fit_compressed(self, f, r, T, w, penalizer):
+    def _fit_compressed(self, f, r, T, w, penalizer, initial=None):
         """Fit on distinct rows with weights; returns a lifetimes fitter holding the
         parameters (for its prediction methods) and the total log-likelihood."""
         fitter = _FITTERS[self.kind](penalizer_coef=penalizer)
         if self.kind == "bgnbd":
-            params, ll = fit_bgnbd(f, r, T, w, penalizer=penalizer)
+            params, ll = fit_bgnbd(f, r, T, w, penalizer=penalizer, initial=initial)
             fitter.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
         elif self.kind == "pnbd":
-            params, ll, _ = fit_pnbd(f, r, T, w, penalizer=penalizer)
+            params, ll, _ = fit_pnbd(f, r, T, w, penalizer=penalizer, initial=initial)
             fitter.params_ = pd.Series(params, index=["r", "alpha", "s", "beta"])
         else:  # MBG/NBD: lifetimes' fitter on the compressed rows
-            fitter.fit(f, r, T, weights=w, verbose=False)
+            fitter.fit(f, r, T, weights=w, verbose=False,
+                       initial_params=None if initial is None else np.log(np.asarray(initial, float)))
             nll = fitter._negative_log_likelihood(np.log(fitter.params_.to_numpy()), f, r, T, w, 0.0)
             ll = -nll * w.sum()
         fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as fit() sets
@@ -204,53 +207,34 @@ class SpendModel:
     def __init__(self, penalizer: float = 0.0):
         self.penalizer = penalizer
 
-    def fit(self, summary: pd.DataFrame, y=None):
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
+        """Fit on the repeat customers of ``summary``; ``sample_weight`` (one per row, e.g.
+        bootstrap counts) weights each customer's likelihood; ``initial_params`` (p, q, v)
+        starts the optimiser there."""
         check_summary(summary, monetary=True)
-        rep = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-        if len(rep) < 10:
+        w = _weights(summary, sample_weight)
+        keep = ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).to_numpy() & (w > 0)
+        if keep.sum() < 10:
             raise InputError("summary", column="monetary_value",
-                             problem=f"only {len(rep)} repeat customers with positive spend",
+                             problem=f"only {keep.sum()} repeat customers with positive spend",
                              expected="at least 10 to fit the Gamma-Gamma spend model")
-        self.correlation_ = float(np.corrcoef(rep["frequency"], rep["monetary_value"])[0, 1])
+        x = summary["frequency"].to_numpy(float)[keep]
+        m = summary["monetary_value"].to_numpy(float)[keep]
+        self.correlation_ = float(np.cov(x, m, aweights=w[keep])[0, 1]
+                                  / np.sqrt(np.cov(x, aweights=w[keep]) * np.cov(m, aweights=w[keep])))
         if abs(self.correlation_) > 0.3:
             log.warning("frequency and monetary value correlate (%.2f): the Gamma-Gamma "
                         "independence assumption is doubtful", self.correlation_)
-        fitter = GammaGammaFitter(penalizer_coef=self.penalizer)
-        x, m = rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float)
-        try:
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-                warnings.simplefilter("ignore", RuntimeWarning)
-                fitter.fit(x, m, verbose=False)
-        except ConvergenceError:
-            # lifetimes' BFGS reports "precision loss" near a flat optimum; minimise the same
-            # objective with L-BFGS-B and a Nelder-Mead polish instead
-            fitter.params_ = pd.Series(self._refit(x, m), index=["p", "q", "v"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            params, self.log_likelihood_ = fit_gamma_gamma(x, m, w[keep], penalizer=self.penalizer,
+                                                            initial=initial_params)
+        fitter = GammaGammaFitter(penalizer_coef=self.penalizer)  # holds the parameters for its formulas
+        fitter.params_ = pd.Series(params, index=["p", "q", "v"])
         self.fitter_ = fitter
         self.params_ = fitter.params_.copy()
-        self.n_customers_ = len(rep)
+        self.n_customers_ = int(keep.sum())
         return self
-
-    def _refit(self, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-        from scipy.optimize import minimize
-
-        w = np.ones_like(x)
-
-        def objective(logp):
-            with np.errstate(all="ignore"):
-                v = GammaGammaFitter._negative_log_likelihood(logp, x, m, w, self.penalizer)
-            return v if np.isfinite(v) else 1e300
-
-        best = None
-        for start in (np.zeros(3), np.log([2.0, 2.0, float(np.mean(m))])):
-            res = minimize(objective, start, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-10})
-            res = minimize(objective, res.x, method="Nelder-Mead",
-                           options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 10_000})
-            if best is None or res.fun < best.fun:
-                best = res
-        if best.fun >= 1e299:
-            raise ModelFitError(f"Gamma-Gamma could not be fitted on {len(x)} repeat customers: the "
-                                "likelihood could not be evaluated (check for extreme spend values)")
-        return np.exp(best.x)
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Expected average spend per future transaction of each customer."""
@@ -293,6 +277,25 @@ def customer_lifetime_value(purchase_model: PurchaseModel, spend_model: SpendMod
         increments = np.diff(np.column_stack([np.zeros(len(f)), cumulative]), axis=1)
         value = (increments @ discount)[inverse]
     return (margin * spend * pd.Series(value, index=summary.index)).rename("clv")
+
+
+def _weights(summary: pd.DataFrame, sample_weight) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(len(summary))
+    w = np.asarray(sample_weight, float)
+    if w.shape != (len(summary),) or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"sample_weight must hold {len(summary)} finite non-negative numbers, not all 0")
+    return w
+
+
+def compress_weighted(summary: pd.DataFrame, sample_weight=None):
+    """Distinct ``(frequency, recency, T)`` rows of ``summary`` with their total weight
+    (customer counts, or the sum of ``sample_weight``); rows of weight 0 are left out."""
+    f, r, T, counts, inverse = compress(*_frt(summary))
+    w = counts if sample_weight is None else np.bincount(inverse, weights=_weights(summary, sample_weight),
+                                                         minlength=len(f))
+    keep = w > 0
+    return f[keep], r[keep], T[keep], w[keep]
 
 
 def _frt(summary: pd.DataFrame):

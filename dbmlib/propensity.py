@@ -30,6 +30,7 @@ __all__ = [
     "NUMERIC",
     "PropensityModel",
     "campaign_training_set",
+    "channel_shares",
     "churn_training_set",
     "compare_models",
     "features_as_of",
@@ -55,13 +56,28 @@ def features_as_of(customers: pd.DataFrame, transactions: pd.DataFrame, as_of) -
     as_of = pd.Timestamp(as_of)
     past = transactions[pd.to_datetime(transactions["order_ts"]) < as_of]
     rfm = rfm_table(past, as_of)
-    mix = pd.crosstab(past["customer_id"], past["channel"], normalize="index")
+    mix = channel_shares(past, rfm.index)
     for ch in ("web", "store", "catalogue", "phone"):
-        rfm[f"share_{ch}"] = mix[ch].reindex(rfm.index).fillna(0.0) if ch in mix else 0.0
+        rfm[f"share_{ch}"] = mix[ch] if ch in mix else 0.0
     demo = customers.reindex(rfm.index)
     for col in CATEGORICAL:
         rfm[col] = demo[col].astype("string").fillna("unknown") if col in demo else "unknown"
     return rfm
+
+
+def channel_shares(transactions: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Share of each customer's orders per channel (rows of ``index``, columns the channels;
+    a row sums to 1, or 0 for a customer without orders). A vectorised row-normalised
+    crosstab: ``pd.crosstab(normalize="index")`` aggregates in Python, a second per 70k
+    customers."""
+    cust = index.get_indexer(transactions["customer_id"])
+    chan, names = pd.factorize(transactions["channel"], sort=True)
+    ok = (cust >= 0) & (chan >= 0)
+    k = max(len(names), 1)
+    counts = np.bincount(cust[ok] * k + chan[ok], minlength=len(index) * k).reshape(len(index), k)[:, :len(names)]
+    total = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
+    return pd.DataFrame(shares, index=index, columns=[str(n) for n in names])
 
 
 def campaign_training_set(customers, transactions, campaigns, contacts, *,

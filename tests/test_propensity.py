@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from dbmlib import features
+from dbmlib import features, propensity
 from dbmlib.propensity import (
     PropensityModel,
     churn_training_set,
@@ -83,3 +83,15 @@ def test_no_campaign_history_is_a_clear_error(demo):
     customers, tx, campaigns, contacts = demo
     with pytest.raises(ValueError, match="needs campaign history"):
         response_training_set(customers, tx, campaigns.iloc[0:0], contacts)
+
+
+def test_channel_shares_equal_a_normalised_crosstab():
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c", "x"],
+                       "channel": ["web", "web", "store", "phone", "store", "web", "web"]})
+    index = pd.Index(["a", "b", "c", "d"], name="customer_id")  # d has no orders, x is not asked for
+    shares = propensity.channel_shares(tx, index)
+    ref = pd.crosstab(tx["customer_id"], tx["channel"], normalize="index").reindex(index).fillna(0.0)
+    assert list(shares.columns) == ["phone", "store", "web"]
+    np.testing.assert_allclose(shares.to_numpy(), ref.to_numpy(), rtol=1e-15)
+    assert shares.loc["a"].tolist() == pytest.approx([0, 1 / 3, 2 / 3])
+    assert shares.loc["d"].sum() == 0
