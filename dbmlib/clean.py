@@ -27,6 +27,7 @@ import pandas as pd
 
 from .db import table_exists, transaction
 from .dedupe import MERGE_KEYS, merge_duplicates
+from .membership import isin
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
     age_band,
@@ -268,16 +269,15 @@ def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
     for col in ("category", "channel"):
         lg.add("transactions", _missing_rule(t[col]), "filled", t, t[col].isna().to_numpy(bool), col,
                "policy: unknown")
-    reject(t["customer_id"].isin(test_ids).to_numpy(), "test_account", "order of a test/internal account")
+    reject(isin(t["customer_id"], test_ids), "test_account", "order of a test/internal account")
     if known_ids is not None:
-        reject(~t["customer_id"].isin(known_ids).to_numpy(), "unknown_customer",
+        reject(~isin(t["customer_id"], known_ids), "unknown_customer",
                "customer_id not in the customers table", "customer_id")
     t = t.assign(order_ts=ts, amount=amount, quantity=qty,
                  category=t["category"].astype("string").str.strip().str.lower().fillna("unknown"),
                  channel=t["channel"].astype("string").str.strip().str.lower().fillna("unknown"))
     is_return = t["returned_order_id"].notna().to_numpy()
-    sale_ids = set(t.loc[~rejected & ~is_return, "order_id"])
-    orphan = is_return & ~t["returned_order_id"].isin(sale_ids).to_numpy()
+    orphan = is_return & ~isin(t["returned_order_id"], t.loc[~rejected & ~is_return, "order_id"])
     reject(orphan, "orphan_return", "return references an order that is not in the data")
     netted = is_return & ~rejected
     lg.add("transactions", "return_netted", "merged", t, netted, "amount",
@@ -410,8 +410,8 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
     x = raw_x.copy()
     x["_key"] = x["campaign_id"] + ":" + x["customer_id"]
     remap = dict(zip(id_map["source_id"], id_map["customer_id"])) if id_map is not None else {}
-    test = x["customer_id"].isin(test_ids).to_numpy()
-    unknown = (~x["customer_id"].isin(remap.keys()).to_numpy() & ~test) if remap else np.zeros(len(x), bool)
+    test = isin(x["customer_id"], test_ids)
+    unknown = (~isin(x["customer_id"], list(remap)) & ~test) if remap else np.zeros(len(x), bool)
     reason = np.where(test, "contact of a test/internal account", "customer_id not in customers")
     bad = test | unknown
     lg.add("campaign_contacts", "test_account", "rejected", x, test, "customer_id", "test account")

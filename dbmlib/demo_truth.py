@@ -34,6 +34,7 @@ __all__ = [
     "read_truth",
     "simulate_responses",
     "true_campaign_effects",
+    "true_uplift_of",
     "truth_recovery",
 ]
 
@@ -200,3 +201,12 @@ def true_campaign_effects(campaign_truth: pd.DataFrame, contacts: pd.DataFrame) 
         "true_incremental_responders": g["persuaded"].sum() - g["put_off"].sum(),
         "expected_incremental_responders": g["true_uplift"].sum(),
     })
+
+
+def true_uplift_of(campaign_truth: pd.DataFrame, campaign_ids, customer_ids) -> np.ndarray:
+    """The generator's true uplift of each (campaign, customer) pair asked for (NaN where the
+    generator has none, e.g. a merged duplicate's surviving id), in the order asked."""
+    asked = pd.DataFrame({"campaign_id": np.asarray(campaign_ids), "customer_id": np.asarray(customer_ids)})
+    truth = campaign_truth[["campaign_id", "customer_id", "true_uplift"]].drop_duplicates(
+        ["campaign_id", "customer_id"])
+    return asked.merge(truth, on=["campaign_id", "customer_id"], how="left")["true_uplift"].to_numpy(float)

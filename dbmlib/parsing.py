@@ -106,6 +106,19 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
     if decimal not in {".", ","}:
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
     text = _as_text(s)
+    # plain numbers (most cells of a clean export) convert in one vectorised step
+    plain = text.str.fullmatch(rf"-?\d+(\{decimal}\d+)?", na=False).to_numpy(bool)
+    value = pd.Series(np.nan, index=s.index, dtype="float64")
+    if plain.any():
+        digits = text[plain] if decimal == "." else text[plain].str.replace(",", ".", regex=False)
+        value[plain] = pd.to_numeric(digits).astype("float64")
+    if (~plain).any():
+        value[~plain] = _parse_money_text(text[~plain], decimal)
+    return value
+
+
+def _parse_money_text(text: pd.Series, decimal: str) -> pd.Series:
+    """The full grammar of :func:`parse_money` (symbols, codes, parentheses, separators)."""
     neg_paren = text.str.match(r"^\(.*\)$", na=False)
     text = text.mask(neg_paren, text.str.slice(1, -1))
     parts = text.str.extract(_CURRENCY)

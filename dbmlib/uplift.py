@@ -57,15 +57,18 @@ def _check(treatment, y) -> tuple[np.ndarray, np.ndarray]:
 
 class _UpliftModel:
     """Shared parameters: the classifier ``kind`` ("logistic" or "gbm"), extra categorical
-    columns and the seed, passed to every :class:`~dbmlib.propensity.PropensityModel`."""
+    columns, the seed and the training-row cap ``max_rows`` (per classifier), passed to
+    every :class:`~dbmlib.propensity.PropensityModel`."""
 
-    def __init__(self, kind: str = "gbm", extra_categorical=(), random_state: int = 0):
+    def __init__(self, kind: str = "gbm", extra_categorical=(), random_state: int = 0,
+                 max_rows: int | None = None):
         self.kind = kind
         self.extra_categorical = extra_categorical
         self.random_state = random_state
+        self.max_rows = max_rows
 
     def _classifier(self) -> PropensityModel:
-        return PropensityModel(self.kind, self.extra_categorical, self.random_state)
+        return PropensityModel(self.kind, self.extra_categorical, self.random_state, self.max_rows)
 
 
 class TwoModelUplift(_UpliftModel):
@@ -177,7 +180,8 @@ def uplift_by_decile(y, treatment, score, n_bins: int = 10) -> pd.DataFrame:
 
 
 def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_categorical=(),
-                    test_share: float = 0.5, seed: int = 0) -> tuple[pd.DataFrame, dict, dict]:
+                    test_share: float = 0.5, seed: int = 0, max_rows: int | None = None
+                    ) -> tuple[pd.DataFrame, dict, dict]:
     """Fit both uplift models and a plain response model on a seeded split by customer and
     judge their rankings on the held-out customers.
 
@@ -185,7 +189,8 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     about a held-out customer is learnt. Returns ``(table, curves, scores)``: the Qini
     coefficient and AUUC per model (``response model`` = P(response | contacted), the usual
     but wrong ranking for incremental effect), the Qini curves, and the held-out scores with
-    ``treatment``/``y`` for further checks.
+    ``treatment``/``y`` for further checks. ``max_rows`` caps the training rows of each
+    classifier (a stratified seeded sample); every held-out row is scored.
     """
     t = np.asarray(treatment).astype(int)
     y = np.asarray(y).astype(int)
@@ -194,15 +199,15 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     test_ids = rng.choice(ids.to_numpy(), int(round(len(ids) * test_share)), replace=False)
     test = X.index.isin(test_ids)
     models = {
-        "two-model": TwoModelUplift(kind, extra_categorical, seed),
-        "class transformation": ClassTransformationUplift(kind, extra_categorical, seed),
+        "two-model": TwoModelUplift(kind, extra_categorical, seed, max_rows),
+        "class transformation": ClassTransformationUplift(kind, extra_categorical, seed, max_rows),
     }
     scores = {}
     for name, m in models.items():
         m.fit(X[~test], t[~test], y[~test])
         scores[name] = m.predict_uplift(X[test])
     treated = ~test & (t == 1)
-    response = PropensityModel(kind, extra_categorical, seed).fit(X[treated], y[treated])
+    response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
     scores["response model"] = response.predict_proba(X[test])[:, 1]
     yt, tt = y[test], t[test]
     table = pd.DataFrame({name: {"qini_coefficient": qini_coefficient(yt, tt, s),

@@ -44,3 +44,59 @@ def test_flags_and_integers():
     assert pd.isna(parse_flags(pd.Series(["maybe"])).iloc[0])
     ints = parse_integers(pd.Series(["3", "-1", "3.0", "3.5", "x"]))
     assert ints.iloc[:3].tolist() == [3, -1, 3] and ints.iloc[3:].isna().all()
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_money_fast_path_equals_the_full_grammar(decimal):
+    """Plain numbers skip the regex grammar; the answer must be the grammar's, cell by cell."""
+    from dbmlib.parsing import _as_text, _parse_money_text
+
+    rng = np.random.default_rng(0)
+    plain = [f"{v:.2f}".replace(".", decimal) for v in rng.normal(50, 80, 300)] + ["0", "-0", "007", "12"]
+    other = ["1,234.50", "1.234,50", "(4.00)", "£5", "5 GBP", "- 3", "1.", ".5", "", None, "abc", "12,5", "3,50"]
+    s = pd.Series(plain + other)
+    fast = parse_money(s, decimal=decimal)
+    full = _parse_money_text(_as_text(s), decimal)
+    pd.testing.assert_series_equal(fast, full, check_names=False)
+    assert fast.notna().sum() >= 300
+
+
+def test_gb_phone_fast_path_equals_libphonenumber():
+    """The vectorised GB shape (0 or +44 and ten digits) gives libphonenumber's E.164 for
+    every leading digit and the separators exports use; other shapes still go to it."""
+    import phonenumbers
+
+    from dbmlib.standardise import normalise_phone
+
+    rng = np.random.default_rng(1)
+    nsn = [str(lead) + "".join(map(str, rng.integers(0, 10, 9))) for lead in range(1, 10) for _ in range(40)]
+    shapes = [lambda n: "0" + n, lambda n: "+44" + n, lambda n: f"0{n[:4]} {n[4:]}",
+              lambda n: f"(0{n[:4]}) {n[4:7]}-{n[7:]}", lambda n: f"+44 {n[:4]} {n[4:]}", lambda n: f"0{n[:3]}.{n[3:]}"]
+    odd = ["+44 (0) 7700 900123", "0044 7700 900123", "447700900123", "07700 90012", "+1 212 555 0100",
+           "020 7946 0958", "not a phone", "", None]
+    s = pd.Series([f(n) for n in nsn for f in shapes] + odd)
+
+    def reference(v):
+        try:
+            num = phonenumbers.parse(v, "GB")
+        except phonenumbers.NumberParseException:
+            return pd.NA
+        return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164) \
+            if phonenumbers.is_possible_number(num) else pd.NA
+
+    expected = [pd.NA if v is None or not str(v).strip() else reference(str(v).strip()) for v in s]
+    got = normalise_phone(s)
+    assert got.isna().tolist() == pd.isna(pd.Series(expected, dtype="string")).tolist()
+    assert got.dropna().tolist() == pd.Series(expected, dtype="string").dropna().tolist()
+    assert got.iloc[0] == "+44" + nsn[0]
+
+
+def test_arrow_isin_equals_pandas_isin():
+    from dbmlib.membership import isin
+
+    rng = np.random.default_rng(2)
+    s = pd.Series([None if v % 17 == 0 else f"R{v:05d}" for v in rng.integers(0, 3000, 5000)], dtype="string")
+    allowed = [f"R{v:05d}" for v in range(0, 3000, 3)] + [None]
+    np.testing.assert_array_equal(isin(s, allowed), s.isin(allowed).fillna(False).to_numpy(bool) & s.notna().to_numpy())
+    np.testing.assert_array_equal(isin(s, set(allowed[:10])), s.isin(allowed[:10]).fillna(False).to_numpy(bool))
+    assert not isin(s, []).any()

@@ -95,3 +95,44 @@ def test_channel_shares_equal_a_normalised_crosstab():
     np.testing.assert_allclose(shares.to_numpy(), ref.to_numpy(), rtol=1e-15)
     assert shares.loc["a"].tolist() == pytest.approx([0, 1 / 3, 2 / 3])
     assert shares.loc["d"].sum() == 0
+
+
+def test_training_rows_stratified_seeded_sample():
+    y = np.r_[np.ones(300, int), np.zeros(700, int)]
+    rows = propensity.training_rows(y, 100, random_state=4)
+    assert len(rows) == 100 and y[rows].sum() == 30  # each class keeps its share
+    assert np.all(np.diff(rows) > 0)  # original order, no repeats
+    np.testing.assert_array_equal(rows, propensity.training_rows(y, 100, random_state=4))
+    assert not np.array_equal(rows, propensity.training_rows(y, 100, random_state=5))
+    np.testing.assert_array_equal(propensity.training_rows(y, None), np.arange(1000))
+    np.testing.assert_array_equal(propensity.training_rows(y, 5000), np.arange(1000))
+
+
+def test_compare_models_out_of_fold_equals_sklearn(demo):
+    """One fold loop gives sklearn's cross_validate scores and cross_val_predict probabilities."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_validate
+
+    customers, tx, _, _ = demo
+    X, y = churn_training_set(customers, tx, "2024-12-31", 180)
+    table, oof = compare_models(X, y, cv=3, random_state=2, out_of_fold=True)
+    folds = StratifiedKFold(3, shuffle=True, random_state=2)
+    cols = propensity.NUMERIC + propensity.CATEGORICAL
+    for kind in ("logistic", "gbm"):
+        pipe = PropensityModel(kind, random_state=2)._pipeline()
+        ref = cross_val_predict(pipe, propensity._inputs(X, cols), y.to_numpy(), cv=folds, method="predict_proba")[:, 1]
+        np.testing.assert_allclose(oof[kind].to_numpy(), ref, rtol=1e-12)
+        scores = cross_validate(pipe, propensity._inputs(X, cols), y.to_numpy(), cv=folds, scoring="roc_auc")
+        assert table.loc[kind, "roc_auc"] == pytest.approx(scores["test_score"].mean(), rel=1e-9)
+    assert (oof["y"] == y).all() and table["rows"].tolist() == [len(X), len(X)]
+
+
+def test_row_cap_trains_on_the_stratified_sample(demo):
+    customers, tx, _, _ = demo
+    X, y = churn_training_set(customers, tx, "2024-12-31", 180)
+    capped = PropensityModel("logistic", max_rows=2_000, random_state=1).fit(X, y)
+    assert capped.n_train_rows_ == 2_000
+    rows = propensity.training_rows(y, 2_000, 1)
+    manual = PropensityModel("logistic", random_state=1).fit(X.iloc[rows], y.iloc[rows])
+    np.testing.assert_array_equal(capped.predict_proba(X), manual.predict_proba(X))
+    table = compare_models(X, y, cv=3, max_rows=2_000)
+    assert table["rows"].tolist() == [2_000, 2_000] and (table["roc_auc"] > 0.6).all()
