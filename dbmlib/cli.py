@@ -96,7 +96,8 @@ def _cmd_run(args) -> int:
 def _cmd_generate(args) -> int:
     from .datasets import make_retail_demo
 
-    out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed)
+    out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
+                           purchase_rate=args.purchase_rate)
     print(out)
     return 0
 
@@ -141,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="write the synthetic retail-demo exports")
     g.add_argument("out", help="output folder")
     g.add_argument("--n-customers", type=int, default=20_000)
+    g.add_argument("--purchase-rate", type=float, default=1.0,
+                   help="multiply every purchase rate (15: about 10 orders per customer)")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=_cmd_generate)
 

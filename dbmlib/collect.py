@@ -479,19 +479,22 @@ def reset_raw_layer(con) -> list[str]:
     return dropped
 
 
-def retail_demo_dir(seed: int = 0, n_customers: int = 20_000) -> Path:
+def retail_demo_dir(seed: int = 0, n_customers: int = 20_000, purchase_rate: float = 1.0) -> Path:
     """Where the generated retail-demo exports live for these parameters."""
     name = "retail-demo" if (seed, n_customers) == (0, 20_000) else f"retail-demo-n{n_customers}-seed{seed}"
+    if purchase_rate != 1.0:
+        name += f"-rate{purchase_rate:g}"
     return config.RAW_DIR / name
 
 
-def feedback_dir(db_path, source: str, seed: int = 0, n_customers: int = 20_000) -> Path:
+def feedback_dir(db_path, source: str, seed: int = 0, n_customers: int = 20_000,
+                 purchase_rate: float = 1.0) -> Path:
     """Where written-back campaigns of ``source`` live for the database ``db_path``
     (``<db>.feedback/<source>/``, beside the database, one subfolder per campaign)."""
     import hashlib
 
     if source == "retail-demo":
-        key = retail_demo_dir(seed, n_customers).name
+        key = retail_demo_dir(seed, n_customers, purchase_rate).name
     elif source in {"cdnow", "cdnow-sample"}:
         key = source
     else:
@@ -517,7 +520,8 @@ def load_feedback(con, folder) -> list[LoadReport]:
 
 
 def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers: int = 20_000,
-                rebuild: bool = True, feedback=None, **kwargs) -> list[LoadReport]:
+                purchase_rate: float = 1.0, rebuild: bool = True, feedback=None, **kwargs
+                ) -> list[LoadReport]:
     """Load a named source: ``retail-demo`` (generated on first use), ``cdnow``,
     ``cdnow-sample`` or a folder of the user's own files; then the campaigns written back
     into ``feedback`` (a folder from :func:`feedback_dir`), if given.
@@ -530,10 +534,11 @@ def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers:
     if source == "retail-demo":
         from .datasets import make_retail_demo
 
-        folder = retail_demo_dir(seed, n_customers)
+        folder = retail_demo_dir(seed, n_customers, purchase_rate)
         if not (folder / "_truth" / "params.json").exists():
-            log.info("generating retail-demo (n=%d, seed=%d) in %s", n_customers, seed, folder)
-            make_retail_demo(folder, n_customers=n_customers, seed=seed)
+            log.info("generating retail-demo (n=%d, seed=%d, purchase rate ×%g) in %s", n_customers, seed,
+                     purchase_rate, folder)
+            make_retail_demo(folder, n_customers=n_customers, seed=seed, purchase_rate=purchase_rate)
         reports = load_folder(con, folder, **kwargs)
     elif source in {"cdnow", "cdnow-sample"}:
         reports = load_cdnow_source(con, sample=source == "cdnow-sample")

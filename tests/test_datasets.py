@@ -105,3 +105,21 @@ def test_truth_params_and_behaviour(small_demo):
     uplift = pd.read_csv(small_demo / "_truth/campaign_truth.csv")
     assert (uplift["true_uplift"] > 0).any() and (uplift["true_uplift"] < 0).any()
     assert set(uplift["type"]) >= {"persuadable", "sleeping dog", "sure thing"}
+
+
+def test_purchase_rate_scales_orders_and_records_the_true_alpha(tmp_path):
+    """The scale knob: purchase_rate divides alpha (recorded as the truth) and buys more
+    orders per customer; the default folder names stay as they were."""
+    from dbmlib.collect import retail_demo_dir
+
+    base = json.loads((make_retail_demo(tmp_path / "a", n_customers=2_000, seed=4) / "_truth" / "params.json")
+                      .read_text())
+    fast = json.loads((make_retail_demo(tmp_path / "b", n_customers=2_000, seed=4, purchase_rate=4)
+                       / "_truth" / "params.json").read_text())
+    assert base["alpha"] == 110.0 and fast["alpha"] == 27.5
+    assert fast["counts"]["customers_rows"] == base["counts"]["customers_rows"]
+    assert fast["counts"]["transactions_rows"] > 1.6 * base["counts"]["transactions_rows"]
+    assert retail_demo_dir(0, 20_000).name == "retail-demo"
+    assert retail_demo_dir(0, 1_000_000, 15).name == "retail-demo-n1000000-seed0-rate15"
+    with pytest.raises(ValueError, match="purchase_rate"):
+        make_retail_demo(tmp_path / "c", n_customers=200, purchase_rate=0)
