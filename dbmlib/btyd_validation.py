@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
+from .progress import bar
 
 __all__ = [
     "bootstrap_clv",
@@ -81,13 +82,12 @@ def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int 
                      seed: int = 0, progress: bool = False) -> pd.DataFrame:
     """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded);
     ``progress`` shows a tqdm bar."""
-    from tqdm.auto import trange
 
     rng = np.random.default_rng(seed)
     start = PurchaseModel(kind).fit(summary).params_.to_numpy()
     return pd.DataFrame([PurchaseModel(kind).fit(summary, sample_weight=_resample_counts(rng, len(summary)),
                                                  initial_params=start).params_
-                         for _ in trange(n_boot, desc="bootstrap", disable=not progress)]).reset_index(drop=True)
+                         for _ in bar(range(n_boot), desc="bootstrap", enabled=progress)]).reset_index(drop=True)
 
 
 def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -110,13 +110,12 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
     Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
     ``clv_lo, clv_hi`` (the ``level`` central interval).
     """
-    from tqdm.auto import trange
 
     rng = np.random.default_rng(seed)
     start_pm = PurchaseModel(kind).fit(summary).params_.to_numpy()  # replicates start at the estimate
     start_sm = SpendModel().fit(summary).params_.to_numpy()
     params, values = [], []
-    for _ in trange(n_boot, desc="bootstrap CLV", disable=not progress):
+    for _ in bar(range(n_boot), desc="bootstrap CLV", enabled=progress):
         counts = _resample_counts(rng, len(summary))
         pm = PurchaseModel(kind).fit(summary, sample_weight=counts, initial_params=start_pm)
         sm = SpendModel().fit(summary, sample_weight=counts, initial_params=start_sm)

@@ -28,6 +28,7 @@ import pandas as pd
 from .db import table_exists, transaction
 from .dedupe import MERGE_KEYS, merge_duplicates
 from .membership import isin
+from .progress import StepBar
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
     age_band,
@@ -313,16 +314,27 @@ def _rejects(frame, table, reason_col="_reason"):
     })
 
 
-def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True) -> CleanResult:
-    """Clean the raw layer of the marketing database; see the module docstring."""
+def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True,
+                   progress: bool = False) -> CleanResult:
+    """Clean the raw layer of the marketing database; see the module docstring.
+    ``progress`` shows a bar over the steps (read, customers, transactions, campaigns, write)."""
     cfg = cfg or CleanConfig()
     lg = _Log()
+    with StepBar("clean", ["read", "customers", "transactions", "campaigns", "write"], progress) as bar:
+        bar.step("read")
+        result = _clean_all(con, cfg, lg, bar, write)
+        bar.close()
+    return result
+
+
+def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions")
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
         raise ValueError("the raw layer has no transactions: run 01_collection first")
     reference = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst).max()
     recon, rejects = [], []
+    bar.step("customers")
     if raw_c is not None:
         people, rej_c, reasons, test_ids = _clean_customers(raw_c, cfg, lg, reference)
         for ident in cfg.opt_out:
@@ -336,7 +348,8 @@ def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True) -
         recon.append(("customers", len(raw_c), 0, len(master), int(rej_c.sum()), int(merged.sum())))
     else:
         test_ids, id_map, master = set(), None, None
-    known = None if raw_c is None else set(id_map["source_id"])
+    known = None if raw_c is None else id_map["source_id"]
+    bar.step("transactions")
     sales, rej_t, n_netted, cap = _clean_transactions(raw_t, cfg, lg, test_ids, known)
     rejects.append(_rejects(rej_t, "transactions"))
     recon.append(("transactions", len(raw_t), 0, len(sales), len(rej_t), n_netted))
@@ -364,6 +377,7 @@ def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True) -
     pii_cols = ["customer_id", "first_name", "last_name", "email", "phone", "street", "postcode",
                 "birth_date"]
     pii = master[[c for c in pii_cols if c in master.columns]].copy()
+    bar.step("campaigns")
     campaigns, contacts = _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects)
     tx_cols = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity", "amount",
                "returned_amount", "net_amount", "is_outlier", "_source_row"]
@@ -387,6 +401,7 @@ def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True) -
     rejects_df = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(
         len(r) for r in rejects) else pd.DataFrame()
     if write:
+        bar.step("write")
         _write(con, tables, rejects_df)
     return CleanResult(tables, quality_log, rejects_df, reconciliation)
 

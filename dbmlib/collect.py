@@ -33,6 +33,7 @@ import pandera.pandas as pa
 from . import config
 from .db import table_exists, transaction
 from .errors import InputError, format_rows
+from .progress import bar
 from .io import sha256_file
 from .readers import SUPPORTED_SUFFIXES, iter_table_chunks, read_database, read_table_file
 from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
@@ -420,11 +421,10 @@ def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "rais
     ``mapping`` maps a source name to its column mapping, e.g.
     ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``.
     """
-    from tqdm.auto import tqdm
 
     files = find_source_files(folder)
     reports = []
-    for name, path in tqdm(list(files.items()), desc="load", disable=not progress):
+    for name, path in bar(list(files.items()), desc="load", enabled=progress):
         reports.append(load_file(con, name, path, columns=(mapping or {}).get(name), errors=errors,
                                  dayfirst=dayfirst, decimal=decimal, delimiter=delimiter,
                                  encoding=encoding,

@@ -90,8 +90,9 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
                    campaign_truth: pd.DataFrame, observation_end, *, days_per_time_unit: float = 7,
                    n_boot: int = 40, seed: int = 0, level: float = 0.95,
                    customer_id_col: str = "customer_id", datetime_col: str = "order_ts",
-                   variants: list[str] | None = None) -> pd.DataFrame:
-    """BG/NBD fitted on each variant of the data vs the truth, with bootstrap intervals.
+                   variants: list[str] | None = None, progress: bool = False) -> pd.DataFrame:
+    """BG/NBD fitted on each variant of the data vs the truth, with bootstrap intervals
+    (``progress``: a tqdm bar per variant's bootstrap).
 
     Returns one row per (variant, parameter): ``truth, fitted, boot_lo, boot_hi,
     truth_inside`` plus ``orders_removed`` (campaign-caused orders dropped by the variant).
@@ -115,7 +116,7 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
         summary = rfm_summary(data, customer_id_col, datetime_col, None, stop, time_unit=unit,
                               freq_multiplier=days_per_time_unit * per_day[unit])
         model = PurchaseModel("bgnbd").fit(summary)
-        boot = (bootstrap_params(summary, kind="bgnbd", n_boot=n_boot, seed=seed) if n_boot
+        boot = (bootstrap_params(summary, kind="bgnbd", n_boot=n_boot, seed=seed, progress=progress) if n_boot
                 else pd.DataFrame([model.params_] * 2))
         table = truth_comparison(model, boot, truth, days_per_time_unit, level=level)
         table.insert(0, "variant", name)

@@ -224,7 +224,7 @@ def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int
     second cross-validation. ``progress`` shows a tqdm bar over the fits.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
-    from tqdm.auto import tqdm
+    from .progress import bar as progress_bar
 
     rows = training_rows(y, max_rows, random_state)
     cols = NUMERIC + CATEGORICAL + list(extra_categorical)
@@ -233,7 +233,7 @@ def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int
     kinds = ("logistic", "gbm")
     oof = pd.DataFrame({"y": ys}, index=X.index[rows])
     table = {}
-    bar = tqdm(total=len(kinds) * cv, desc="cross-validation", disable=not progress)
+    bar = progress_bar(total=len(kinds) * cv, desc="cross-validation", enabled=progress)
     for kind in kinds:
         p, auc, ap = np.empty(len(ys)), [], []
         for train, test in folds:

@@ -180,8 +180,8 @@ def uplift_by_decile(y, treatment, score, n_bins: int = 10) -> pd.DataFrame:
 
 
 def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_categorical=(),
-                    test_share: float = 0.5, seed: int = 0, max_rows: int | None = None
-                    ) -> tuple[pd.DataFrame, dict, dict]:
+                    test_share: float = 0.5, seed: int = 0, max_rows: int | None = None,
+                    progress: bool = False) -> tuple[pd.DataFrame, dict, dict]:
     """Fit both uplift models and a plain response model on a seeded split by customer and
     judge their rankings on the held-out customers.
 
@@ -190,8 +190,11 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     coefficient and AUUC per model (``response model`` = P(response | contacted), the usual
     but wrong ranking for incremental effect), the Qini curves, and the held-out scores with
     ``treatment``/``y`` for further checks. ``max_rows`` caps the training rows of each
-    classifier (a stratified seeded sample); every held-out row is scored.
+    classifier (a stratified seeded sample); every held-out row is scored. ``progress``
+    shows a bar over the three fits.
     """
+    from .progress import StepBar
+
     t = np.asarray(treatment).astype(int)
     y = np.asarray(y).astype(int)
     ids = pd.Index(X.index.unique()).sort_values()
@@ -203,12 +206,16 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
         "class transformation": ClassTransformationUplift(kind, extra_categorical, seed, max_rows),
     }
     scores = {}
-    for name, m in models.items():
-        m.fit(X[~test], t[~test], y[~test])
-        scores[name] = m.predict_uplift(X[test])
-    treated = ~test & (t == 1)
-    response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
-    scores["response model"] = response.predict_proba(X[test])[:, 1]
+    with StepBar("uplift models", [*models, "response model"], progress) as bar:
+        for name, m in models.items():
+            bar.step(name)
+            m.fit(X[~test], t[~test], y[~test])
+            scores[name] = m.predict_uplift(X[test])
+        bar.step("response model")
+        treated = ~test & (t == 1)
+        response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
+        scores["response model"] = response.predict_proba(X[test])[:, 1]
+        bar.close()
     yt, tt = y[test], t[test]
     table = pd.DataFrame({name: {"qini_coefficient": qini_coefficient(yt, tt, s),
                                  "auuc": auuc(yt, tt, s)} for name, s in scores.items()}).T
