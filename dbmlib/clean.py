@@ -27,7 +27,7 @@ import pandas as pd
 
 from .db import table_exists, transaction
 from .dedupe import MERGE_KEYS, merge_duplicates
-from .membership import isin
+from .fast_text import fullmatch, isin
 from .progress import StepBar
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
@@ -55,7 +55,7 @@ CLEAN_TABLES = ["customers", "customer_pii", "customer_id_map", "transactions",
                 "transactions_model", "campaigns", "campaign_contacts", "quality_log"]
 SOURCE_COLS_TX = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity",
                   "amount", "returned_order_id"]
-_PLAIN_NUMBER = r"^-?\d+(\.\d+)?$"
+_PLAIN_NUMBER = r"-?\d+(\.\d+)?"
 
 
 class ReconciliationError(RuntimeError):
@@ -258,8 +258,8 @@ def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
     reject(ts.isna().to_numpy(), "unparseable_date",
            f"order_ts is not a valid date (dayfirst={cfg.dayfirst})", "order_ts")
     amount = parse_money(t["amount"], decimal=cfg.decimal)
-    as_text = ~t["amount"].astype("string").str.strip().str.match(_PLAIN_NUMBER).fillna(False)
-    lg.add("transactions", "amount_as_text", "changed", t, (as_text & amount.notna()).to_numpy(bool),
+    as_text = ~fullmatch(t["amount"].astype("string").str.strip(), _PLAIN_NUMBER)
+    lg.add("transactions", "amount_as_text", "changed", t, as_text & amount.notna().to_numpy(bool),
            "amount", "currency symbol or separators removed")
     reject(amount.isna().to_numpy(), "unparseable_amount",
            "amount is not a number in a known currency format", "amount")

@@ -17,6 +17,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .fast_text import fullmatch
+
 __all__ = [
     "DATE_FORMATS_HELP",
     "MONEY_HELP",
@@ -35,16 +37,17 @@ MONEY_HELP = (
     "a number like 1234.50, -12, 1,234.50, £1,234.50, $12, €12 or 12.00 GBP/USD/EUR"
 )
 
+# layouts as whole-cell patterns (they exclude each other, so each cell has at most one)
 _ISO = [
-    ("%Y-%m-%d %H:%M:%S", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"),
-    ("%Y-%m-%d %H:%M", r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}$"),
-    ("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"),
-    ("%Y%m%d", r"^\d{8}$"),
+    ("%Y-%m-%d %H:%M:%S", r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}"),
+    ("%Y-%m-%d %H:%M", r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"),
+    ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
+    ("%Y%m%d", r"\d{8}"),
 ]
 _SLASHED = [
-    ("%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", r"^\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}:\d{2}$"),
-    ("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", r"^\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}$"),
-    ("%d/%m/%Y", "%m/%d/%Y", r"^\d{1,2}/\d{1,2}/\d{4}$"),
+    ("%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}:\d{2}"),
+    ("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}"),
+    ("%d/%m/%Y", "%m/%d/%Y", r"\d{1,2}/\d{1,2}/\d{4}"),
 ]
 
 
@@ -56,9 +59,9 @@ def date_format_of(s: pd.Series) -> pd.Series:
     """Name of the recognised layout of each cell: ``iso``, ``compact``, ``slashed`` or NA."""
     text = _as_text(s)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
-    out[text.str.match(r"^\d{4}-\d{2}-\d{2}", na=False)] = "iso"
-    out[text.str.fullmatch(r"\d{8}", na=False)] = "compact"
-    out[text.str.match(r"^\d{1,2}/\d{1,2}/\d{4}", na=False)] = "slashed"
+    out[fullmatch(text, r"\d{4}-\d{2}-\d{2}.*")] = "iso"
+    out[fullmatch(text, r"\d{8}")] = "compact"
+    out[fullmatch(text, r"\d{1,2}/\d{1,2}/\d{4}.*")] = "slashed"
     return out
 
 
@@ -80,11 +83,11 @@ def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> pd.Series:
     text = _as_text(s).str.replace("T", " ", regex=False)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     for fmt, pattern in _ISO:
-        m = text.str.match(pattern, na=False)
+        m = fullmatch(text, pattern)
         if m.any():
             out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
     for dmy, mdy, pattern in _SLASHED:
-        m = text.str.match(pattern, na=False)
+        m = fullmatch(text, pattern)
         if m.any():
             fmt = dmy if dayfirst else mdy
             out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
@@ -107,7 +110,7 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
     text = _as_text(s)
     # plain numbers (most cells of a clean export) convert in one vectorised step
-    plain = text.str.fullmatch(rf"-?\d+(\{decimal}\d+)?", na=False).to_numpy(bool)
+    plain = fullmatch(text, rf"-?\d+({re.escape(decimal)}\d+)?")
     value = pd.Series(np.nan, index=s.index, dtype="float64")
     if plain.any():
         digits = text[plain] if decimal == "." else text[plain].str.replace(",", ".", regex=False)

@@ -92,7 +92,7 @@ def test_gb_phone_fast_path_equals_libphonenumber():
 
 
 def test_arrow_isin_equals_pandas_isin():
-    from dbmlib.membership import isin
+    from dbmlib.fast_text import isin
 
     rng = np.random.default_rng(2)
     s = pd.Series([None if v % 17 == 0 else f"R{v:05d}" for v in rng.integers(0, 3000, 5000)], dtype="string")
@@ -100,3 +100,18 @@ def test_arrow_isin_equals_pandas_isin():
     np.testing.assert_array_equal(isin(s, allowed), s.isin(allowed).fillna(False).to_numpy(bool) & s.notna().to_numpy())
     np.testing.assert_array_equal(isin(s, set(allowed[:10])), s.isin(allowed[:10]).fillna(False).to_numpy(bool))
     assert not isin(s, []).any()
+
+
+def test_arrow_fullmatch_equals_python_re():
+    import re
+
+    from dbmlib.fast_text import fullmatch
+
+    cells = ["2024-01-31", "2024-01-31 10:15", "2024-1-31", "31/01/2024", "20240131", "12.50", "-3", "1,234.5",
+             "", None, " 12", "12 ", "x12", "2024-01-31T10:15:00"]
+    s = pd.Series(cells, dtype="string")
+    for pattern in [r"\d{4}-\d{2}-\d{2}", r"\d{4}-\d{2}-\d{2}.*", r"\d{8}", r"-?\d+(\.\d+)?",
+                    r"\d{1,2}/\d{1,2}/\d{4}", r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?"]:
+        expected = [c is not None and re.fullmatch(pattern, c) is not None for c in cells]
+        assert fullmatch(s, pattern).tolist() == expected, pattern
+        assert fullmatch(s.astype(object), pattern).tolist() == expected, pattern  # non-Arrow path
