@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["fullmatch", "isin"]
+__all__ = ["fullmatch", "isin", "lookup"]
 
 
 def isin(values: pd.Series, allowed) -> np.ndarray:
@@ -45,3 +45,19 @@ def fullmatch(values: pd.Series, pattern: str) -> np.ndarray:
         return values.astype("string").str.fullmatch(pattern).fillna(False).to_numpy(bool)
     hit = pc.match_substring_regex(arrow, f"^(?:{pattern})$")
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def lookup(values: pd.Series, keys, targets) -> pd.Series:
+    """``values`` mapped through the pairs ``keys → targets`` (like ``values.map(dict(zip(keys,
+    targets)))``; missing where a value has no key), with Arrow's hash lookup: pandas' map
+    over ten million text values against a million keys takes twenty seconds."""
+    keys, targets = pd.Series(keys), pd.Series(targets)
+    if keys.duplicated().any():
+        raise ValueError("lookup keys must be unique")
+    arrow = _arrow(values)
+    if arrow is None:
+        return values.map(dict(zip(keys, targets)))
+    key_arr = pa.array(keys.astype("string").to_numpy(object), type=arrow.type)
+    position = pc.index_in(arrow, value_set=key_arr)
+    out = pc.take(pa.array(targets.astype("string").to_numpy(object), type=arrow.type), position)
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=values.index, name=values.name).astype(values.dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .db import table_exists, transaction
+from .db import read_frame, table_exists, transaction
 from .rfm import lifecycle, rfm_scores, rfm_table
 
 __all__ = ["contact_costs", "customer_features", "read_clean", "segment_summary", "write_tables"]
@@ -17,8 +17,8 @@ def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
     for t in ("customers", "transactions"):
         if not table_exists(con, t):
             raise ValueError(f"the clean table {t!r} is missing: run 02_cleaning first")
-    customers = con.execute("SELECT * FROM customers ORDER BY customer_id").df()
-    tx = con.execute("SELECT * FROM transactions ORDER BY order_ts, order_id").df()
+    customers = read_frame(con, "SELECT * FROM customers ORDER BY customer_id")
+    tx = read_frame(con, "SELECT * FROM transactions ORDER BY order_ts, order_id")
     return customers.set_index("customer_id"), tx
 
 

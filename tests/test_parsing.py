@@ -115,3 +115,16 @@ def test_arrow_fullmatch_equals_python_re():
         expected = [c is not None and re.fullmatch(pattern, c) is not None for c in cells]
         assert fullmatch(s, pattern).tolist() == expected, pattern
         assert fullmatch(s.astype(object), pattern).tolist() == expected, pattern  # non-Arrow path
+
+
+def test_arrow_lookup_equals_map():
+    from dbmlib.fast_text import lookup
+
+    values = pd.Series(["a", "b", None, "c", "a", "z"], dtype="str", index=[5, 4, 3, 2, 1, 0], name="customer_id")
+    mapped = lookup(values, ["a", "b", "c"], ["A", "B", "a"])
+    pd.testing.assert_series_equal(mapped, values.map({"a": "A", "b": "B", "c": "a"}))
+    assert mapped.loc[1] == "A" and pd.isna(mapped.loc[0])  # positions kept, unknown key missing
+    pd.testing.assert_series_equal(lookup(values.astype(object), ["a"], ["A"]),
+                                   values.astype(object).map({"a": "A"}))
+    with pytest.raises(ValueError, match="unique"):
+        lookup(values, ["a", "a"], ["A", "B"])
