@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .db import table_exists
+from .db import read_frame, table_exists
 from .parsing import parse_dates, parse_money
 from .privacy import mask_personal
 from .schemas import SOURCE_ORDER, SOURCES
@@ -26,7 +26,7 @@ def date_coverage(con, *, dayfirst: bool = True) -> pd.DataFrame:
         table, col = SOURCES[name].table, _DATE_COLUMNS[name]
         if not table_exists(con, table):
             continue
-        s = con.execute(f'SELECT "{col}" FROM {table}').df()[col]
+        s = read_frame(con, f'SELECT "{col}" FROM {table}')[col]
         d = parse_dates(s, dayfirst=dayfirst)
         rows.append({"source": name, "column": col, "rows": len(s), "missing": int(s.isna().sum()),
                      "first": d.min(), "last": d.max()})
@@ -35,9 +35,7 @@ def date_coverage(con, *, dayfirst: bool = True) -> pd.DataFrame:
 
 def orders_per_month(con, *, dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
     """Sale lines (returns excluded) per calendar month and channel, with revenue."""
-    tx = con.execute(
-        "SELECT order_ts, channel, amount FROM raw_transactions WHERE returned_order_id IS NULL"
-    ).df()
+    tx = read_frame(con, "SELECT order_ts, channel, amount FROM raw_transactions WHERE returned_order_id IS NULL")
     month = parse_dates(tx["order_ts"], dayfirst=dayfirst).dt.to_period("M").dt.to_timestamp()
     out = pd.DataFrame({
         "month": month,
