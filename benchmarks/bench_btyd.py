@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure
+from common import measure, write_section
 from make_logs import make_log
 
 from dbmlib.btyd_fit import compress, fit_bgnbd, fit_pnbd
@@ -32,7 +32,6 @@ from dbmlib.simulate import pnbd_summary, transaction_log
 
 warnings.simplefilter("ignore")  # lifetimes' RuntimeWarnings and pandas 3 notices: a benchmark, not a test
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
 ROWS: list[dict] = []
 
 
@@ -153,7 +152,6 @@ def write_results():
     import scipy
 
     lines = [
-        "# Benchmark results", "",
         f"Run on {dt.date.today()} — {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}; pandas {pd.__version__}, numpy {np.__version__}, "
         f"scipy {scipy.__version__}, DuckDB {duckdb.__version__}, lifetimes {lifetimes.__version__}.",
@@ -167,8 +165,7 @@ def write_results():
         mem_peer = "—" if np.isnan(r["mem_peer"]) else f"{r['mem_peer']:.0f}"
         lines.append(f"| {r['step']} | {r['size']} | {r['ours']:.3f} s | {peer} | {ratio} | "
                      f"{r['mem_ours']:.0f} / {mem_peer} | {r['check']} | {r['target']} |")
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print(f"wrote {RESULTS}")
+    write_section("BTYD steps against lifetimes", lines)
 
 
 def main(argv=None):
@@ -177,7 +174,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rows-50m", action="store_true")
     ap.add_argument("--write", action="store_true")
-    args = ap.parse_args(argv)
+    args, _ = ap.parse_known_args(argv)
     bench_rfm(1_000_000, args.repeat, ">= 5x", ">= 20x")
     if not args.quick:
         bench_rfm(10_000_000, args.repeat, ">= 8x", None)

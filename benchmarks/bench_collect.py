@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-customers", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args(argv)
+    args, _ = ap.parse_known_args(argv)  # run_all passes every script the same flags
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_retail_demo(tmp / "src", n_customers=args.n_customers, seed=0)

@@ -18,3 +18,17 @@ def measure(fn, repeat: int = 3):
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     return statistics.median(times), peak, result
+
+
+RESULTS = __import__("pathlib").Path(__file__).parent / "RESULTS.md"
+
+
+def write_section(title: str, lines: list[str]) -> None:
+    """Replace (or append) the ``## title`` section of RESULTS.md, keeping the others."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    head, sections = text.split("\n## ")[0], text.split("\n## ")[1:]
+    body = "\n".join(lines).rstrip() + "\n"
+    kept = [s for s in sections if s.splitlines()[0].strip() != title]
+    ordered = [s if s.endswith("\n") else s + "\n" for s in kept] + [f"{title}\n\n{body}"]
+    RESULTS.write_text(head.rstrip() + "\n\n" + "\n".join("## " + s for s in ordered))
+    print(f"wrote section {title!r} of {RESULTS}")

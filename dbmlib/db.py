@@ -32,7 +32,8 @@ def read_frame(con, sql: str, params=None) -> pd.DataFrame:
     """A query's result as a DataFrame, through Arrow: the same frame as DuckDB's ``.df()``
     (integer columns with missing values become ``Int64``, ENUMs ordered categoricals) but three to six times faster on
     millions of text rows, where ``.df()`` converts value by value."""
-    table = (con.sql(sql, params=params) if params is not None else con.sql(sql)).to_arrow_table()
+    rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
+    table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB < 1.4: arrow()
     df = table.to_pandas()
     for name, column in zip(table.column_names, table.columns):
         if pa.types.is_integer(column.type) and column.null_count:

@@ -194,20 +194,21 @@ def cohort_retention(transactions: pd.DataFrame, *, customer_id_col: str = "cust
     """
     ts = pd.to_datetime(transactions[datetime_col])
     month = (ts.dt.year * 12 + ts.dt.month - 1).to_numpy()
-    cid = transactions[customer_id_col]
-    cohort = pd.Series(month).groupby(cid.to_numpy()).transform("min").to_numpy()
-    label = pd.Series(cohort // 12).astype(str) + "-" + pd.Series(cohort % 12 + 1).astype(str).str.zfill(2)
-    df = pd.DataFrame({"cohort": label.to_numpy(), "age": month - cohort, "cid": cid.to_numpy(),
+    cid, _ = pd.factorize(transactions[customer_id_col])  # integer codes: fast group-bys
+    cohort = pd.Series(month).groupby(cid).transform("min").to_numpy()
+    df = pd.DataFrame({"cohort": cohort, "age": month - cohort, "cid": cid,
                        "amount": transactions[amount_col].astype(float).to_numpy()})
     df = df[df["age"] <= max_months]
     size = df[df["age"] == 0].groupby("cohort")["cid"].nunique()
-    active = df.groupby(["cohort", "age"])["cid"].nunique().unstack(fill_value=0)
+    active = (df.drop_duplicates(["cohort", "age", "cid"]).groupby(["cohort", "age"]).size()
+              .unstack(fill_value=0))
     retention = active.div(size, axis=0)
     revenue = df.groupby(["cohort", "age"])["amount"].sum().unstack(fill_value=0.0)
     # months after the last observed month are unknown, not zero
-    start = pd.Series(np.sort(np.unique(cohort)), index=np.sort(np.unique(label)))
-    unseen = (start.to_numpy()[:, None] + retention.columns.to_numpy()[None, :]) > month.max()
+    unseen = (retention.index.to_numpy()[:, None] + retention.columns.to_numpy()[None, :]) > month.max()
     retention = retention.mask(unseen)
     revenue = revenue.mask(unseen)
+    labels = [f"{c // 12}-{c % 12 + 1:02d}" for c in retention.index]
+    retention.index = revenue.index = size.index = pd.Index(labels, name="cohort")
     retention.insert(0, "customers", size)
     return retention, revenue
