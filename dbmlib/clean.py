@@ -27,7 +27,7 @@ import pandas as pd
 
 from .db import read_frame, table_exists, transaction
 from .dedupe import MERGE_KEYS, merge_duplicates
-from .fast_text import fullmatch, isin, lookup
+from .fast_text import fullmatch, isin, lookup, positions
 from .progress import StepBar
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from .standardise import (
@@ -127,7 +127,8 @@ def _read(con, table, duplicate_cols: list[str] | None = None) -> pd.DataFrame |
     if duplicate_cols:
         cols = ", ".join(f'"{c}"' for c in duplicate_cols)
         extra = f", row_number() OVER (PARTITION BY {cols} ORDER BY {order}) > 1 AS _duplicate"
-    df = read_frame(con, f"SELECT *{extra} FROM {table} ORDER BY {order}")
+    df = read_frame(con, f"SELECT *{extra} FROM {table} ORDER BY {order}",
+                    categorical=("_source_file", "_load_id"))
     return df if len(df) else None
 
 
@@ -242,9 +243,8 @@ def _merge_customers(people, cfg, lg):
     return master.reset_index(), id_map, merged
 
 
-def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
-    t = raw.copy()
-    t["_key"] = t["order_id"]
+def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
+    t = raw.assign(_key=raw["order_id"])  # copy-on-write: raw's columns are shared, not copied
     reasons = pd.Series("", index=t.index, dtype="string")
     rejected = np.zeros(len(t), bool)
 
@@ -257,7 +257,6 @@ def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
 
     dup = t.pop("_duplicate").to_numpy(bool)  # marked by _read, in DuckDB
     reject(dup, "exact_duplicate_row", "exact duplicate of an earlier row")
-    ts = parse_dates(t["order_ts"], dayfirst=cfg.dayfirst)
     lg.add("transactions", "mixed_date_format", "changed", t,
            (date_format_of(t["order_ts"]) == "slashed").fillna(False), "order_ts",
            f"slashed date read with dayfirst={cfg.dayfirst}")
@@ -287,11 +286,15 @@ def _clean_transactions(raw, cfg, lg, test_ids, known_ids):
     orphan = is_return & ~isin(t["returned_order_id"], t.loc[~rejected & ~is_return, "order_id"])
     reject(orphan, "orphan_return", "return references an order that is not in the data")
     netted = is_return & ~rejected
-    lg.add("transactions", "return_netted", "merged", t, netted, "amount",
-           ("into order " + t["returned_order_id"].astype("string")).to_numpy())
+    into = np.full(len(t), None, dtype=object)  # the detail, built for the netted rows only
+    into[netted] = ("into order " + t.loc[netted, "returned_order_id"].astype("string")).to_numpy()
+    lg.add("transactions", "return_netted", "merged", t, netted, "amount", into)
     returns = t.loc[netted].groupby("returned_order_id")["amount"].sum()
-    sales = t.loc[~rejected & ~is_return].copy()
-    sales["returned_amount"] = sales["order_id"].map(returns).fillna(0.0).astype(float)
+    # the kept sale lines, with only the columns used from here on (a 10M-row copy is gigabytes)
+    sales = t.loc[~rejected & ~is_return, ["order_id", "customer_id", "order_ts", "channel", "category",
+                                           "quantity", "amount", "_source_row", "_key"]]
+    pos = positions(sales["order_id"], returns.index)
+    sales["returned_amount"] = np.append(returns.to_numpy(float), 0.0)[pos]  # −1 (no return) reads 0
     sales["net_amount"] = (sales["amount"] + sales["returned_amount"]).round(2)
     positive = sales["amount"] > 0
     logs = np.log(sales.loc[positive, "amount"])
@@ -338,7 +341,8 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
         raise ValueError("the raw layer has no transactions: run 01_collection first")
-    reference = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst).max()
+    order_ts = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst)  # parsed once, used twice
+    reference = order_ts.max()
     recon, rejects = [], []
     bar.step("customers")
     if raw_c is not None:
@@ -355,10 +359,13 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     else:
         test_ids, id_map, master = set(), None, None
     known = None if raw_c is None else id_map["source_id"]
+    raw_c = None  # free the raw frames as soon as they are cleaned: at 10M rows they are gigabytes
     bar.step("transactions")
-    sales, rej_t, n_netted, cap = _clean_transactions(raw_t, cfg, lg, test_ids, known)
+    n_raw_t = len(raw_t)
+    sales, rej_t, n_netted, cap = _clean_transactions(raw_t, order_ts, cfg, lg, test_ids, known)
+    del raw_t, order_ts
     rejects.append(_rejects(rej_t, "transactions"))
-    recon.append(("transactions", len(raw_t), 0, len(sales), len(rej_t), n_netted))
+    recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted))
     if id_map is not None:
         master_id = lookup(sales["customer_id"], id_map["source_id"], id_map["customer_id"])
         moved = (master_id != sales["customer_id"]).fillna(True).to_numpy(bool)
@@ -389,6 +396,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
                "returned_amount", "net_amount", "is_outlier", "_source_row"]
     transactions = sales[tx_cols].rename(columns={"_source_row": "source_row"}).sort_values(
         ["order_ts", "order_id"], kind="stable").reset_index(drop=True)
+    del sales
     model = transactions.assign(net_amount=transactions["net_amount"].clip(upper=cap))
     reconciliation = pd.DataFrame(recon, columns=["table", "rows_in", "rows_derived", "rows_out",
                                                   "rows_rejected", "rows_merged"])

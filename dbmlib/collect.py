@@ -101,11 +101,13 @@ class LoadReport:
 
 
 def connect(db_path=None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the marketing database; default ``data/processed/marketing.duckdb``."""
+    """Open (creating if needed) the marketing database; default ``data/processed/marketing.duckdb``.
+    DuckDB's memory is capped at :data:`~dbmlib.config.DUCKDB_MEMORY_LIMIT` (spilling beyond)."""
     path = Path(db_path) if db_path is not None else config.DEFAULT_DB
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb.connect(str(path), read_only=read_only,
+                          config={"memory_limit": config.DUCKDB_MEMORY_LIMIT})
 
 
 def _ensure_tables(con, spec: SourceSpec) -> None:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["read_frame", "table_exists", "transaction"]
 
@@ -28,16 +29,21 @@ def table_exists(con, table: str) -> bool:
                             [table]).fetchall()[0][0])
 
 
-def read_frame(con, sql: str, params=None) -> pd.DataFrame:
+def read_frame(con, sql: str, params=None, *, categorical=()) -> pd.DataFrame:
     """A query's result as a DataFrame, through Arrow: the same frame as DuckDB's ``.df()``
-    (integer columns with missing values become ``Int64``, ENUMs ordered categoricals) but three to six times faster on
-    millions of text rows, where ``.df()`` converts value by value."""
+    (integer columns with missing values become ``Int64``, ENUMs ordered categoricals) but three
+    to six times faster on millions of text rows, where ``.df()`` converts value by value.
+    Text columns named in ``categorical`` (e.g. a file name repeated on every row) arrive as
+    pandas categoricals, dictionary-encoded in Arrow: a fraction of the memory."""
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
     table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB < 1.4: arrow()
+    for name in categorical:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
     df = table.to_pandas()
     for name, column in zip(table.column_names, table.columns):
         if pa.types.is_integer(column.type) and column.null_count:
             df[name] = column.to_pandas(types_mapper={column.type: pd.Int64Dtype()}.get)
-        elif pa.types.is_dictionary(column.type):  # a DuckDB ENUM: ordered, as .df() gives it
+        elif pa.types.is_dictionary(column.type) and name not in categorical:  # a DuckDB ENUM: ordered, as .df() gives it
             df[name] = df[name].cat.as_ordered()
     return df

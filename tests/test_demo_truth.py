@@ -72,6 +72,23 @@ def test_retail_demo_bgnbd_recovers_truth_and_shows_the_perturbations(demo_table
     assert rate["natural purchases, days"] < rate["natural purchases, hours"]
 
 
+def test_truth_recovery_on_a_customer_sample(demo_tables):
+    """A seeded sample of customers estimates the same population: close to the full fit,
+    with the same seed the same numbers, and fewer campaign orders to remove."""
+    tx, campaigns, params, camp_truth = demo_tables
+    end = tx["order_ts"].max()
+    variant = ["natural purchases, hours"]
+    full = truth_recovery(tx, campaigns, params, camp_truth, end, n_boot=0, variants=variant)
+    sample = truth_recovery(tx, campaigns, params, camp_truth, end, n_boot=0, variants=variant,
+                            max_customers=8_000, seed=3)
+    again = truth_recovery(tx, campaigns, params, camp_truth, end, n_boot=0, variants=variant,
+                           max_customers=8_000, seed=3)
+    pd.testing.assert_frame_equal(sample, again)
+    np.testing.assert_allclose(sample["fitted"], full["fitted"], rtol=0.15)
+    assert not np.allclose(sample["fitted"], full["fitted"], rtol=1e-6)  # it did sample
+    assert 0 < sample["orders_removed"].iloc[0] < full["orders_removed"].iloc[0]
+
+
 def test_missing_truth_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="params.json"):
         read_truth(tmp_path)

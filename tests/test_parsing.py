@@ -128,3 +128,12 @@ def test_arrow_lookup_equals_map():
                                    values.astype(object).map({"a": "A"}))
     with pytest.raises(ValueError, match="unique"):
         lookup(values, ["a", "a"], ["A", "B"])
+
+
+def test_positions_and_empty_lookup():
+    from dbmlib.fast_text import lookup, positions
+
+    values = pd.Series(["b", None, "a", "q"], dtype="str")
+    assert positions(values, ["a", "b"]).tolist() == [1, -1, 0, -1]
+    assert positions(values.astype(object), ["a", "b"]).tolist() == [1, -1, 0, -1]
+    assert lookup(values, [], []).isna().all()
