@@ -37,9 +37,9 @@ def grade_cleaning(quality_log: pd.DataFrame, id_map: pd.DataFrame, truth_dir) -
         hits = log[log["rule"] == rule]
         by_col = not bool(group["column"].isin(["*", "customer_id"]).all())
         fields = ["table", "key", "column"] if by_col else ["table", "key"]
-        found_keys = set(hits[fields].itertuples(index=False, name=None))
-        found = [k in found_keys for k in group[fields].itertuples(index=False, name=None)]
-        rows.append({"problem": problem, "planted": len(group), "found": int(sum(found))})
+        matched = group[fields].astype(str).merge(hits[fields].astype(str).drop_duplicates(), on=fields,
+                                                  how="left", indicator=True)
+        rows.append({"problem": problem, "planted": len(group), "found": int((matched["_merge"] == "both").sum())})
     grade = pd.DataFrame(rows)
     grade["share_found"] = grade["found"] / grade["planted"]
     merges = merge_precision_recall(id_map, pd.read_csv(truth_dir / "duplicates.csv"))

@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .fast_text import fullmatch
+from .fast_text import fullmatch, to_numbers
 
 __all__ = [
     "DATE_FORMATS_HELP",
@@ -114,7 +114,7 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
     value = pd.Series(np.nan, index=s.index, dtype="float64")
     if plain.any():
         digits = text[plain] if decimal == "." else text[plain].str.replace(",", ".", regex=False)
-        value[plain] = pd.to_numeric(digits).astype("float64")
+        value[plain] = to_numbers(digits, "float64")
     if (~plain).any():
         value[~plain] = _parse_money_text(text[~plain], decimal)
     return value
@@ -155,7 +155,15 @@ def parse_flags(s: pd.Series) -> pd.Series:
 
 def parse_integers(s: pd.Series) -> pd.Series:
     """Parse whole numbers (``3``, ``-1``, ``3.0``) to nullable Int64; others NA."""
-    value = pd.to_numeric(_as_text(s), errors="coerce")
-    whole = value.notna() & np.isfinite(value) & (value == np.round(value))
-    whole &= value.abs() < 2**53
-    return value.where(whole).astype("Int64")
+    text = _as_text(s)
+    # plain digit strings (nearly every cell) convert in one vectorised step
+    plain = fullmatch(text, r"-?\d{1,15}")
+    out = pd.Series(pd.NA, index=s.index, dtype="Int64")
+    if plain.any():
+        out[plain] = to_numbers(text[plain], "int64")
+    if (~plain).any():
+        value = pd.to_numeric(text[~plain], errors="coerce")
+        whole = value.notna() & np.isfinite(value) & (value == np.round(value))
+        whole &= value.abs() < 2**53
+        out[~plain] = value.where(whole).astype("Int64")
+    return out

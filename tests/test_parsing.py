@@ -137,3 +137,19 @@ def test_positions_and_empty_lookup():
     assert positions(values, ["a", "b"]).tolist() == [1, -1, 0, -1]
     assert positions(values.astype(object), ["a", "b"]).tolist() == [1, -1, 0, -1]
     assert lookup(values, [], []).isna().all()
+
+
+def test_integer_and_number_fast_paths_equal_to_numeric():
+    """Plain digit cells go through Arrow's cast; the values equal pandas' to_numeric."""
+    from dbmlib.fast_text import to_numbers
+
+    cells = ["3", "-1", "007", "-0", "3.0", "2.5", "+4", "1e3", "", None, "x", "123456789012345", " 5 "]
+    s = pd.Series(cells, dtype="string")
+    got = parse_integers(s)
+    expected = pd.to_numeric(s.str.strip(), errors="coerce")
+    expected = expected.where(expected.notna() & (expected == np.round(expected))).astype("Int64")
+    pd.testing.assert_series_equal(got, expected, check_names=False)
+    rng = np.random.default_rng(4)
+    money = pd.Series([f"{v:.2f}" for v in rng.normal(40, 60, 20_000)], dtype="str")
+    np.testing.assert_array_equal(to_numbers(money), pd.to_numeric(money).to_numpy())
+    np.testing.assert_array_equal(to_numbers(money.astype(object)), pd.to_numeric(money).to_numpy())
