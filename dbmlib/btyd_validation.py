@@ -53,13 +53,13 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
     actual counts repeat purchase days (several orders on one day count once, as the summary).
     """
     ts = pd.to_datetime(transactions[datetime_col]).dt.normalize()
-    df = pd.DataFrame({"cid": transactions[customer_id_col].to_numpy(), "day": ts.to_numpy()})
-    df = df.drop_duplicates()
-    first = df.groupby("cid")["day"].transform("min")
-    cal_customers = df.loc[first <= pd.Timestamp(calibration_end), "cid"].unique()
-    df = df[df["cid"].isin(cal_customers)]
+    cid, _ = pd.factorize(transactions[customer_id_col])  # integer codes: fast de-duplication
+    df = pd.DataFrame({"cid": cid, "day": ts.to_numpy()}).drop_duplicates()
+    first_day = df.groupby("cid")["day"].transform("min")
+    df = df[(first_day <= pd.Timestamp(calibration_end)).to_numpy()]  # the calibration cohort
+    first_day = first_day[df.index]
     first = df.groupby("cid")["day"].min()
-    repeats = df[df["day"] > df["cid"].map(first)]["day"].sort_values()
+    repeats = np.sort(df.loc[(df["day"] > first_day).to_numpy(), "day"].to_numpy())
     start = first.min()
     grid = pd.date_range(start + pd.Timedelta(days=step_days), pd.Timestamp(observation_end),
                          freq=f"{step_days}D")
@@ -72,7 +72,8 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
         alive = age > 0
         expected = float(np.sum(births.to_numpy()[alive]
                                 * model.expected_purchases_population(age[alive])))
-        rows.append({"date": day, "actual": int((repeats <= day).sum()), "expected": expected})
+        rows.append({"date": day, "actual": int(np.searchsorted(repeats, day.to_datetime64(), side="right")),
+                     "expected": expected})
     out = pd.DataFrame(rows)
     out["period"] = np.where(out["date"] <= pd.Timestamp(calibration_end), "calibration", "holdout")
     return out

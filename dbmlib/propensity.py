@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from .fast_text import positions
 from .rfm import rfm_table
 
 __all__ = [
@@ -70,7 +71,7 @@ def channel_shares(transactions: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     a row sums to 1, or 0 for a customer without orders). A vectorised row-normalised
     crosstab: ``pd.crosstab(normalize="index")`` aggregates in Python, a second per 70k
     customers."""
-    cust = index.get_indexer(transactions["customer_id"])
+    cust = positions(transactions["customer_id"], index)
     chan, names = pd.factorize(transactions["channel"], sort=True)
     ok = (cust >= 0) & (chan >= 0)
     k = max(len(names), 1)
