@@ -99,11 +99,10 @@ class _Log:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        sub = frame.loc[mask]
-        self.parts.append(pd.DataFrame({
+        self.parts.append(pd.DataFrame({  # two columns of the masked rows, not the whole frame
             "table": table, "rule": rule, "action": action, "column": column,
-            "key": sub["_key"].astype("string").to_numpy(),
-            "source_row": sub["_source_row"].to_numpy(),
+            "key": frame["_key"][mask].astype("string").to_numpy(),
+            "source_row": frame["_source_row"].to_numpy()[mask],
             "detail": (detail[mask] if isinstance(detail, np.ndarray) else detail),
         }))
 
@@ -127,7 +126,7 @@ def _read(con, table, duplicate_cols: list[str] | None = None) -> pd.DataFrame |
     if duplicate_cols:
         cols = ", ".join(f'"{c}"' for c in duplicate_cols)
         extra = f", row_number() OVER (PARTITION BY {cols} ORDER BY {order}) > 1 AS _duplicate"
-    df = read_frame(con, f"SELECT *{extra} FROM {table} ORDER BY {order}",
+    df = read_frame(con, f"SELECT * EXCLUDE (_loaded_at){extra} FROM {table} ORDER BY {order}",
                     categorical=("_source_file", "_load_id"))
     return df if len(df) else None
 
@@ -292,7 +291,7 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
     returns = t.loc[netted].groupby("returned_order_id")["amount"].sum()
     # the kept sale lines, with only the columns used from here on (a 10M-row copy is gigabytes)
     sales = t.loc[~rejected & ~is_return, ["order_id", "customer_id", "order_ts", "channel", "category",
-                                           "quantity", "amount", "_source_row", "_key"]]
+                                           "quantity", "amount", "_source_row"]]
     pos = positions(sales["order_id"], returns.index)
     sales["returned_amount"] = np.append(returns.to_numpy(float), 0.0)[pos]  # −1 (no return) reads 0
     sales["net_amount"] = (sales["amount"] + sales["returned_amount"]).round(2)
@@ -303,7 +302,8 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
     z = 0.6745 * (np.log(sales["amount"].where(positive)) - med) / (mad if mad > 0 else np.inf)
     sales["is_outlier"] = (z.abs() > cfg.outlier_z).fillna(False).astype(bool)
     cap = float(np.exp(med + cfg.outlier_z * mad / 0.6745)) if mad > 0 else np.inf
-    lg.add("transactions", "extreme_outlier", "flagged", sales, sales["is_outlier"].to_numpy(),
+    lg.add("transactions", "extreme_outlier", "flagged", sales.assign(_key=sales["order_id"]),
+           sales["is_outlier"].to_numpy(),
            "amount", f"robust z of log amount > {cfg.outlier_z} (cap {cap:.2f} in the model copy)")
     rej = t.loc[rejected].assign(_reason=reasons[rejected])
     return sales, rej, int(netted.sum()), cap
