@@ -94,8 +94,11 @@ def _kernel_name(preferred: str) -> str:
 def _export_html(executed: Path) -> tuple[Path, Path]:
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(executed, as_version=4)
+    # progress bars arrive as one stream message per redraw ("\r"); keep the final state
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     full = executed.with_suffix(".html")
     nocode = executed.with_suffix(".nocode.html")
     body, _ = HTMLExporter().from_notebook_node(nb)

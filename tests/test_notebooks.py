@@ -84,6 +84,8 @@ def test_run_retail_demo_end_to_end(tmp_path):
     assert camp["plan.export.written"] + camp["plan.export.no_email"] == camp["plan.contacted"]
     assert camp["plan.excluded.no email consent"] > 0
     assert not list(run.glob("*contacts.csv"))  # the contact file is written outside the report
+    report = (run / "04_predictive_modelling.html").read_text()
+    assert "bootstrap CLV: 100%" in report and "bootstrap CLV:   5%" not in report  # final bar state only
     nocode = (run / "01_collection.nocode.html").read_text()
     assert "collect.load_source" not in nocode and "Orders per month" in nocode
     # no personal data in the report folder
