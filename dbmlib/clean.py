@@ -28,8 +28,8 @@ import pandas as pd
 from .db import read_frame, table_exists, transaction
 from .dedupe import MERGE_KEYS, merge_duplicates
 from .fast_text import fullmatch, isin, lookup, positions
-from .progress import StepBar
 from .parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
+from .progress import StepBar
 from .standardise import (
     age_band,
     canonical_category,

@@ -225,6 +225,7 @@ def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int
     second cross-validation. ``progress`` shows a tqdm bar over the fits.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
+
     from .progress import bar as progress_bar
 
     rows = training_rows(y, max_rows, random_state)
