@@ -367,11 +367,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     rejects.append(_rejects(rej_t, "transactions"))
     recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted))
     if id_map is not None:
-        master_id = lookup(sales["customer_id"], id_map["source_id"], id_map["customer_id"])
-        moved = (master_id != sales["customer_id"]).fillna(True).to_numpy(bool)
-        lg.add("transactions", "rekeyed", "changed", sales.assign(_key=sales["order_id"]),
-               moved, "customer_id", "re-keyed to the master customer")
-        sales["customer_id"] = master_id
+        sales["customer_id"] = _rekey(lg, "transactions", sales.assign(_key=sales["order_id"]), id_map)
     first_order = sales.groupby("customer_id")["order_ts"].min()
     if master is None:  # e.g. CDNOW: customers are who bought
         master = pd.DataFrame({"customer_id": first_order.index, "signup_date": first_order.to_numpy()})
@@ -420,6 +416,15 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     return CleanResult(tables, quality_log, rejects_df, reconciliation)
 
 
+def _rekey(lg, table: str, frame: pd.DataFrame, id_map: pd.DataFrame) -> pd.Series:
+    """Each row's master customer id (merged duplicates point to their master), with the
+    rows whose id changes logged as ``rekeyed``; an id without a master stays missing."""
+    master = lookup(frame["customer_id"], id_map["source_id"], id_map["customer_id"])
+    moved = (master != frame["customer_id"]).fillna(True).to_numpy(bool)
+    lg.add(table, "rekeyed", "changed", frame, moved, "customer_id", "re-keyed to the master customer")
+    return master
+
+
 def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
     campaigns = pd.DataFrame(columns=["campaign_id", "name", "channel", "start_date",
                                       "response_window_days", "contact_cost", "offer"])
@@ -438,9 +443,9 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
         return campaigns, contacts
     x = raw_x.copy()
     x["_key"] = x["campaign_id"] + ":" + x["customer_id"]
-    remap = dict(zip(id_map["source_id"], id_map["customer_id"])) if id_map is not None else {}
+    remap = id_map is not None and len(id_map) > 0
     test = isin(x["customer_id"], test_ids)
-    unknown = (~isin(x["customer_id"], list(remap)) & ~test) if remap else np.zeros(len(x), bool)
+    unknown = (~isin(x["customer_id"], id_map["source_id"]) & ~test) if remap else np.zeros(len(x), bool)
     reason = np.where(test, "contact of a test/internal account", "customer_id not in customers")
     bad = test | unknown
     lg.add("campaign_contacts", "test_account", "rejected", x, test, "customer_id", "test account")
@@ -448,10 +453,8 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
            "customer_id not in customers")
     rejects.append(_rejects(x.loc[bad].assign(_reason=reason[bad]), "campaign_contacts"))
     keep = x.loc[~bad].copy()
-    master = keep["customer_id"].map(remap) if remap else keep["customer_id"]
-    lg.add("campaign_contacts", "rekeyed", "changed", keep, (master != keep["customer_id"]).to_numpy(bool),
-           "customer_id", "re-keyed to the master customer")
-    keep["customer_id"] = master
+    if remap:
+        keep["customer_id"] = _rekey(lg, "campaign_contacts", keep, id_map)
     dup = keep.duplicated(subset=["campaign_id", "customer_id"], keep="first").to_numpy()
     lg.add("campaign_contacts", "duplicate_contact", "merged", keep, dup, "customer_id",
            "the same person twice in one campaign (duplicate records); first kept")

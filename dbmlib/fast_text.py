@@ -18,22 +18,26 @@ import pyarrow.compute as pc
 __all__ = ["fullmatch", "isin", "lookup", "positions", "to_numbers"]
 
 
+def _arrow(values: pd.Series):
+    """The Arrow array behind a text Series (zero-copy), or None if it is not Arrow text."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    return None
+
+
+def _value_set(items: pd.Series, arrow_type) -> pa.Array:
+    """``items`` (text, in order) as an Arrow array of ``arrow_type``: the set of a kernel."""
+    return pa.array(items.astype("string").to_numpy(object), type=arrow_type)
+
+
 def isin(values: pd.Series, allowed) -> np.ndarray:
     """Boolean array: which of ``values`` are in ``allowed`` (missing values never are)."""
     allowed = pd.Series(list(allowed) if not isinstance(allowed, (pd.Series, pd.Index, np.ndarray)) else allowed)
     arrow = _arrow(values)
     if arrow is None:
         return values.isin(allowed).fillna(False).to_numpy(bool)
-    value_set = pa.array(allowed.astype("string").dropna().to_numpy(object), type=arrow.type)
-    hit = pc.is_in(arrow, value_set=value_set, skip_nulls=True)
+    hit = pc.is_in(arrow, value_set=_value_set(allowed.dropna(), arrow.type), skip_nulls=True)
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
-def _arrow(values: pd.Series):
-    """The Arrow array behind a text Series (zero-copy), or None if it is not Arrow text."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        return pa.array(values.array)
-    return None
 
 
 def fullmatch(values: pd.Series, pattern: str) -> np.ndarray:
@@ -56,7 +60,7 @@ def positions(values: pd.Series, keys) -> np.ndarray:
     arrow = _arrow(values)
     if arrow is None:
         return pd.Index(keys).get_indexer(values)
-    position = pc.index_in(arrow, value_set=pa.array(keys.astype("string").to_numpy(object), type=arrow.type))
+    position = pc.index_in(arrow, value_set=_value_set(keys, arrow.type))
     return pc.fill_null(position, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 

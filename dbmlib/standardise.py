@@ -68,12 +68,12 @@ def normalise_phone(s: pd.Series, region: str = "GB") -> pd.Series:
             return cache[v]
         try:
             num = phonenumbers.parse(v, region)
-            out = (phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
-                   if phonenumbers.is_possible_number(num) else pd.NA)
+            e164 = (phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+                    if phonenumbers.is_possible_number(num) else pd.NA)
         except phonenumbers.NumberParseException:
-            out = pd.NA
-        cache[v] = out
-        return out
+            e164 = pd.NA
+        cache[v] = e164
+        return e164
 
     out[text.index] = pd.Series([pd.NA if pd.isna(v) else one(v) for v in text.tolist()], index=text.index,
                                 dtype="string")
