@@ -80,15 +80,25 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
 
 
 def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30,
-                     seed: int = 0, progress: bool = False) -> pd.DataFrame:
+                     seed: int = 0, progress: bool = False, estimate: PurchaseModel | None = None
+                     ) -> pd.DataFrame:
     """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded);
-    ``progress`` shows a tqdm bar."""
-
+    replicates start at ``estimate`` (the model fitted on ``summary``; fitted here if not
+    given). ``progress`` shows a tqdm bar."""
     rng = np.random.default_rng(seed)
-    start = PurchaseModel(kind).fit(summary).params_.to_numpy()
+    start = _start(estimate, PurchaseModel(kind), summary)
     return pd.DataFrame([PurchaseModel(kind).fit(summary, sample_weight=_resample_counts(rng, len(summary)),
                                                  initial_params=start).params_
                          for _ in bar(range(n_boot), desc="bootstrap", enabled=progress)]).reset_index(drop=True)
+
+
+def _start(estimate, blank, summary: pd.DataFrame) -> np.ndarray:
+    """Where replicates start: the caller's full-data estimate, or ``blank`` fitted now."""
+    if estimate is None:
+        return blank.fit(summary).params_.to_numpy()
+    if getattr(estimate, "kind", None) != getattr(blank, "kind", None):
+        raise ValueError(f"the estimate is a {estimate.kind} model, the bootstrap fits {blank.kind}")
+    return estimate.params_.to_numpy()
 
 
 def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -100,21 +110,23 @@ def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30, seed: int = 0,
                   horizon_months: int = 12, discount_rate_annual: float = 0.10, margin: float = 1.0,
-                  days_per_time_unit: float = 1.0, level: float = 0.9, progress: bool = False
+                  days_per_time_unit: float = 1.0, level: float = 0.9, progress: bool = False,
+                  estimate: tuple[PurchaseModel, SpendModel] | None = None
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bootstrap over customers (seeded): parameter draws and each customer's CLV interval.
 
     Each replicate refits both models on a resample of customers (with replacement; kept
     as per-customer counts, i.e. a weighted fit, started at the full-data estimate) and
-    values *every* customer with the refitted models.
+    values *every* customer with the refitted models. ``estimate`` is the (purchase, spend)
+    pair fitted on ``summary``, if the caller has it (else both are fitted here).
 
     Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
     ``clv_lo, clv_hi`` (the ``level`` central interval).
     """
-
     rng = np.random.default_rng(seed)
-    start_pm = PurchaseModel(kind).fit(summary).params_.to_numpy()  # replicates start at the estimate
-    start_sm = SpendModel().fit(summary).params_.to_numpy()
+    purchase, spend = estimate if estimate is not None else (None, None)
+    start_pm = _start(purchase, PurchaseModel(kind), summary)  # replicates start at the estimate
+    start_sm = _start(spend, SpendModel(), summary)
     params, values = [], []
     for _ in bar(range(n_boot), desc="bootstrap CLV", enabled=progress):
         counts = _resample_counts(rng, len(summary))

@@ -126,7 +126,8 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
         summary = rfm_summary(data, customer_id_col, datetime_col, None, stop, time_unit=unit,
                               freq_multiplier=days_per_time_unit * per_day[unit])
         model = PurchaseModel("bgnbd").fit(summary)
-        boot = (bootstrap_params(summary, kind="bgnbd", n_boot=n_boot, seed=seed, progress=progress) if n_boot
+        boot = (bootstrap_params(summary, kind="bgnbd", n_boot=n_boot, seed=seed, progress=progress,
+                                 estimate=model) if n_boot
                 else pd.DataFrame([model.params_] * 2))
         table = truth_comparison(model, boot, truth, days_per_time_unit, level=level)
         table.insert(0, "variant", name)

@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from .fast_text import positions
+from .progress import bar as progress_bar
 from .rfm import rfm_table
 
 __all__ = [
@@ -225,8 +226,6 @@ def compare_models(X, y, *, extra_categorical=(), cv: int = 5, random_state: int
     second cross-validation. ``progress`` shows a tqdm bar over the fits.
     """
     from sklearn.metrics import average_precision_score, roc_auc_score
-
-    from .progress import bar as progress_bar
 
     rows = training_rows(y, max_rows, random_state)
     cols = NUMERIC + CATEGORICAL + list(extra_categorical)

@@ -76,3 +76,19 @@ def test_bootstrap_is_seeded_and_brackets_the_fit(cdnow):
     assert inside > 0.8
     lo, hi = params["r"].quantile([0.0, 1.0])
     assert lo < model.params_["r"] < hi
+
+
+def test_bootstrap_reuses_the_callers_estimate(cdnow):
+    """Passing the already-fitted models gives the same replicates as fitting them again."""
+    from dbmlib.btyd_validation import bootstrap_params
+
+    _, _, cal, _ = cdnow
+    purchase, spend = PurchaseModel("bgnbd").fit(cal), SpendModel().fit(cal)
+    pd.testing.assert_frame_equal(bootstrap_params(cal, n_boot=3, seed=2, estimate=purchase),
+                                  bootstrap_params(cal, n_boot=3, seed=2))
+    given = bootstrap_clv(cal, n_boot=3, seed=2, days_per_time_unit=7, estimate=(purchase, spend))
+    fitted = bootstrap_clv(cal, n_boot=3, seed=2, days_per_time_unit=7)
+    pd.testing.assert_frame_equal(given[0], fitted[0])
+    pd.testing.assert_frame_equal(given[1], fitted[1])
+    with pytest.raises(ValueError, match="pnbd"):
+        bootstrap_params(cal, kind="bgnbd", n_boot=1, estimate=PurchaseModel("pnbd").fit(cal))
