@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import measure, write_section
 from make_logs import make_log
 
-from dbmlib.btyd_fit import compress, fit_bgnbd, fit_pnbd
-from dbmlib.clv import PurchaseModel, SpendModel, customer_lifetime_value
-from dbmlib.rfm import calibration_and_holdout, rfm_summary
-from dbmlib.simulate import pnbd_summary, transaction_log
+from dbmlib.demo.simulate import pnbd_summary, transaction_log
+from dbmlib.models.btyd_fit import compress, fit_bgnbd, fit_pnbd
+from dbmlib.models.clv import PurchaseModel, SpendModel, customer_lifetime_value
+from dbmlib.segment.rfm import calibration_and_holdout, rfm_summary
 
 warnings.simplefilter("ignore")  # lifetimes' RuntimeWarnings and pandas 3 notices: a benchmark, not a test
 

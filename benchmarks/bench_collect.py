@@ -19,8 +19,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from common import measure
 
-from dbmlib import collect
-from dbmlib.datasets import make_retail_demo
+from dbmlib.collect import load as collect
+from dbmlib.core.db import connect
+from dbmlib.demo.datasets import make_retail_demo
 
 
 def main(argv=None) -> None:
@@ -36,7 +37,7 @@ def main(argv=None) -> None:
         def ours():
             db = tmp / "bench.duckdb"
             db.unlink(missing_ok=True)
-            with collect.connect(db) as con:
+            with connect(db) as con:
                 return collect.load_file(con, "transactions", path).rows_loaded
 
         def peer():
@@ -46,7 +47,7 @@ def main(argv=None) -> None:
         t_peer, m_peer, n_peer = measure(peer, args.repeat)
     assert n_ours == n_peer, f"row counts differ: {n_ours} vs {n_peer}"
     print(f"collect transactions ({n_ours:,} rows, median of {args.repeat})")
-    print(f"  dbmlib.collect.load_file : {t_ours:7.3f} s  peak {m_ours:7.1f} MiB")
+    print(f"  dbmlib.collect.load.load_file : {t_ours:7.3f} s  peak {m_ours:7.1f} MiB")
     print(f"  pandas.read_csv (peer)   : {t_peer:7.3f} s  peak {m_peer:7.1f} MiB")
     print(f"  time ratio ours/peer     : {t_ours / t_peer:7.2f}x  (cost of validation + lineage + DB)")
 

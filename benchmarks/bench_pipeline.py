@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import write_section
 
-from dbmlib import collect
-from dbmlib.datasets import make_retail_demo
+from dbmlib.demo import datasets
+from dbmlib.demo.datasets import make_retail_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +39,7 @@ def _dbm() -> str:
 
 
 def run(n_customers: int, purchase_rate: float) -> dict:
-    folder = collect.retail_demo_dir(0, n_customers, purchase_rate)
+    folder = datasets.retail_demo_dir(0, n_customers, purchase_rate)
     generate_s = None
     if not (folder / "_truth" / "params.json").exists():
         t0 = time.perf_counter()

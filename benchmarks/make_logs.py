@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dbmlib.simulate import transaction_log
+from dbmlib.demo.simulate import transaction_log
 
 DATA = Path(__file__).parent / "data"
 CHUNK = 200_000

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "calibration_plot",
+    "lift_charts",
     "clv_distribution",
     "cohort_heatmap",
     "frequency_recency_matrix",
@@ -265,6 +266,17 @@ def lift_chart(results: pd.DataFrame, *, label: str | None = None, ax=None) -> F
     ax.invert_yaxis()
     return _finish(fig, ax, "Lift over the control group" + (f" — {label}" if label else ""),
                    "response rate, treated − control (percentage points, 95 % interval)", "")
+
+
+def lift_charts(tables: dict[str, pd.DataFrame], *, label: str = "{}") -> Figure:
+    """:func:`lift_chart` of several results (e.g. each campaign by age band) stacked in one
+    Figure; ``label`` formats each key into its title."""
+    heights = [0.5 + 0.45 * max(len(t), 1) for t in tables.values()] or [1.0]
+    fig = Figure(figsize=(8, sum(heights) + 0.6 * len(heights)), layout="constrained")
+    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (key, table) in zip(axes, tables.items()):
+        lift_chart(table, label=label.format(key), ax=ax)
+    return fig
 
 
 def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:

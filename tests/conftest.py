@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from dbmlib import collect
-from dbmlib.datasets import make_retail_demo
+from dbmlib.collect import load as collect
+from dbmlib.core.db import connect
+from dbmlib.demo.datasets import make_retail_demo
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
@@ -11,7 +12,7 @@ BAD = DATA / "bad"
 
 @pytest.fixture
 def con(tmp_path):
-    c = collect.connect(tmp_path / "marketing.duckdb")
+    c = connect(tmp_path / "marketing.duckdb")
     yield c
     c.close()
 
@@ -26,10 +27,10 @@ def small_demo(tmp_path_factory):
 
 def build_clean_demo(folder: Path, n_customers: int, seed: int = 0):
     """Generate a retail-demo in ``folder``, load it and clean it: (source dir, con, result)."""
-    from dbmlib import clean
+    from dbmlib.clean import cleaning as clean
 
     src = make_retail_demo(folder / "retail-demo", n_customers=n_customers, seed=seed)
-    con = collect.connect(folder / "m.duckdb")
+    con = connect(folder / "m.duckdb")
     collect.load_folder(con, src)
     return src, con, clean.clean_database(con)
 

@@ -6,12 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dbmlib import campaign, collect
-from dbmlib.clv import PurchaseModel, check_summary
-from dbmlib.errors import InputError
-from dbmlib.evaluation import evaluate_ab, evaluate_campaigns
-from dbmlib.io import sha256_file
-from dbmlib.rfm import rfm_summary
+from dbmlib.campaign import planning as campaign
+from dbmlib.campaign.evaluation import evaluate_ab, evaluate_campaigns
+from dbmlib.collect import load as collect
+from dbmlib.core.errors import InputError
+from dbmlib.core.io import sha256_file
+from dbmlib.models.clv import PurchaseModel, check_summary
+from dbmlib.segment.rfm import rfm_summary
 
 BAD = Path(__file__).parent / "data" / "bad"
 

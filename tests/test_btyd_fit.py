@@ -8,7 +8,9 @@ import pytest
 from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from scipy.optimize import approx_fprime
 
-from dbmlib.btyd_fit import (
+from dbmlib.demo.datasets import load_cdnow
+from dbmlib.demo.simulate import transaction_log
+from dbmlib.models.btyd_fit import (
     _bgnbd_value,
     _BGNBDData,
     bgnbd_log_likelihood,
@@ -16,10 +18,8 @@ from dbmlib.btyd_fit import (
     fit_bgnbd,
     fit_pnbd,
 )
-from dbmlib.clv import PurchaseModel
-from dbmlib.datasets import load_cdnow
-from dbmlib.rfm import rfm_summary
-from dbmlib.simulate import transaction_log
+from dbmlib.models.clv import PurchaseModel
+from dbmlib.segment.rfm import rfm_summary
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_purchase_model_predictions_match_lifetimes(daily):
 
 
 def test_fast_bgnbd_predictions_equal_lifetimes(daily):
-    from dbmlib.btyd_predict import (
+    from dbmlib.models.btyd_predict import (
         bgnbd_discounted_purchases,
         bgnbd_expected_purchases,
         bgnbd_p_alive,
@@ -152,7 +152,7 @@ def test_fast_bgnbd_predictions_equal_lifetimes(daily):
 
 
 def test_clv_of_other_kinds_uses_distinct_rows_correctly(cdnow_weeks):
-    from dbmlib.clv import SpendModel, customer_lifetime_value
+    from dbmlib.models.clv import SpendModel, customer_lifetime_value
 
     s = rfm_summary(load_cdnow(sample=True), "customer_id", "order_date", "amount", "1997-09-30",
                     freq_multiplier=7)

@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.btyd_validation import (
+from dbmlib.demo.datasets import load_cdnow
+from dbmlib.models.btyd_validation import (
     bootstrap_clv,
     by_calibration_frequency,
     cumulative_tracking,
     holdout_errors,
 )
-from dbmlib.clv import PurchaseModel, SpendModel, customer_lifetime_value
-from dbmlib.datasets import load_cdnow
-from dbmlib.rfm import calibration_and_holdout
+from dbmlib.models.clv import PurchaseModel, SpendModel, customer_lifetime_value
+from dbmlib.segment.rfm import calibration_and_holdout
 
 CAL_END, OBS_END = "1997-09-30", "1998-06-30"
 
@@ -80,7 +80,7 @@ def test_bootstrap_is_seeded_and_brackets_the_fit(cdnow):
 
 def test_bootstrap_reuses_the_callers_estimate(cdnow):
     """Passing the already-fitted models gives the same replicates as fitting them again."""
-    from dbmlib.btyd_validation import bootstrap_params
+    from dbmlib.models.btyd_validation import bootstrap_params
 
     _, _, cal, _ = cdnow
     purchase, spend = PurchaseModel("bgnbd").fit(cal), SpendModel().fit(cal)

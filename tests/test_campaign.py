@@ -5,9 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib import campaign, clean, collect, config, demo_truth, features, writeback
-from dbmlib.evaluation import evaluate_ab
-from dbmlib.whatif import CampaignWhatIf, plan_outcome, what_if_table
+from dbmlib.campaign import planning as campaign
+from dbmlib.campaign import writeback
+from dbmlib.campaign.evaluation import evaluate_ab
+from dbmlib.campaign.whatif import CampaignWhatIf, plan_outcome, what_if_table
+from dbmlib.clean import cleaning as clean
+from dbmlib.core import config
+from dbmlib.core.db import read_clean
+from dbmlib.demo import truth as demo_truth
+from dbmlib.run import sources
 from tests.conftest import build_clean_demo
 
 
@@ -95,7 +101,7 @@ def loop(tmp_path_factory):
 
 def test_targeted_list_respects_consent_suppression_and_exports_only_contacted(loop, tmp_path):
     folder, src, con = loop
-    customers, tx = features.read_clean(con)
+    customers, tx = read_clean(con)
     start = tx["order_ts"].max().normalize() + pd.Timedelta(days=1)
     suppressed = customers.index[::7]
     e = campaign.eligibility(customers, channel="email", as_of=start, suppression=suppressed)
@@ -116,7 +122,7 @@ def test_targeted_list_respects_consent_suppression_and_exports_only_contacted(l
 
 def test_write_back_is_idempotent_and_reaches_the_next_run(loop):
     folder, src, con = loop
-    customers, tx = features.read_clean(con)
+    customers, tx = read_clean(con)
     start = tx["order_ts"].max().normalize() + pd.Timedelta(days=1)
     ids = customers.index[customers["email_opt_in"].astype(bool)][:600]
     groups = campaign.assign_groups(ids, control_share=0.25, seed=1)
@@ -129,7 +135,7 @@ def test_write_back_is_idempotent_and_reaches_the_next_run(loop):
                                                                 "response_revenue": "amount"})
     camp = {"campaign_id": "CNEXT", "name": "next", "channel": "email", "start_date": start,
             "response_window_days": 30, "contact_cost": 0.05, "offer": "test"}
-    fb = collect.feedback_dir(folder / "m.duckdb", str(src))
+    fb = sources.feedback_dir(folder / "m.duckdb", str(src))
     n_tx = con.execute("SELECT count(*) FROM transactions").fetchall()[0][0]
     first = writeback.write_back(con, camp, contacts, purchases, fb)
     files = {p.name: p.read_bytes() for p in (fb / "CNEXT").iterdir()}
@@ -141,7 +147,7 @@ def test_write_back_is_idempotent_and_reaches_the_next_run(loop):
     assert count("SELECT count(*) FROM transactions") == n_tx + len(purchases)
     assert count("SELECT count(*) FROM campaign_contacts WHERE campaign_id = 'CNEXT'") == 600
     # the next run: reload the source with the feedback folder and clean again
-    collect.load_source(con, str(src), feedback=fb)
+    sources.load_source(con, str(src), feedback=fb)
     clean.clean_database(con)
     assert count("SELECT count(*) FROM transactions") == n_tx + len(purchases)
     assert count("SELECT count(*) FROM campaign_contacts WHERE campaign_id = 'CNEXT'") == 600

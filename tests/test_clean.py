@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib import clean, collect
-from dbmlib.grade import grade_cleaning
+from dbmlib.clean import cleaning as clean
+from dbmlib.collect import load as collect
+from dbmlib.core.db import connect
+from dbmlib.demo.grade import grade_cleaning
 from tests.conftest import build_clean_demo
 
 ANALYSIS_TABLES = ["customers", "customer_id_map", "transactions", "transactions_model",
@@ -131,7 +133,7 @@ OK_ORDERS = [["O1", "C1", "2024-01-05", "web", "home", "1", "10.00", None],
 
 
 def _db(tmp_path, customers=None, orders=None):
-    con = collect.connect(tmp_path / "m.duckdb")
+    con = connect(tmp_path / "m.duckdb")
     collect.load_frame(con, "customers", _customers() if customers is None else customers,
                        source_file="customers.csv")
     collect.load_frame(con, "transactions", _orders(OK_ORDERS if orders is None else orders),
@@ -255,7 +257,7 @@ def test_bad_contact_for_unknown_customer(tmp_path):
 
 
 def test_bad_no_transactions(tmp_path):
-    con = collect.connect(tmp_path / "m.duckdb")
+    con = connect(tmp_path / "m.duckdb")
     with pytest.raises(ValueError, match="no transactions: run 01_collection first"):
         clean.clean_database(con)
 

@@ -4,16 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.clv import (
+from dbmlib.core.errors import InputError
+from dbmlib.demo.datasets import load_cdnow
+from dbmlib.models.clv import (
     PUBLISHED_CDNOW,
     ModelFitError,
     PurchaseModel,
     SpendModel,
     customer_lifetime_value,
 )
-from dbmlib.datasets import load_cdnow
-from dbmlib.errors import InputError
-from dbmlib.rfm import calibration_and_holdout
+from dbmlib.segment.rfm import calibration_and_holdout
 
 
 def _cal(freq_multiplier):
@@ -111,7 +111,7 @@ def test_bad_summaries_give_clear_errors(frame, column, fragment):
 
 
 def test_unfittable_model_raises_model_fit_error(monkeypatch):
-    from dbmlib import clv
+    from dbmlib.models import clv
 
     def broken(*a, **k):
         raise FloatingPointError("the BG/NBD likelihood could not be evaluated")

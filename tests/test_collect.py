@@ -5,9 +5,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dbmlib import collect
-from dbmlib.errors import InputError
-from dbmlib.io import sha256_file
+from dbmlib.collect import load as collect
+from dbmlib.core.errors import InputError
+from dbmlib.core.io import sha256_file
+from dbmlib.run import sources
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -189,7 +190,7 @@ def test_parquet_excel_sqlite_duckdb_sources(con, tmp_path):
 
 def test_cdnow_source_and_rebuild(con, small_demo):
     collect.load_folder(con, small_demo)
-    reports = collect.load_source(con, "cdnow-sample")
+    reports = sources.load_source(con, "cdnow-sample")
     assert reports[0].rows_loaded == 6_919
     counts = collect.raw_table_counts(con)
     assert counts.loc["transactions", "rows"] == 6_919

@@ -6,9 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dbmlib import collect
-from dbmlib.errors import InputError
-from dbmlib.simulate import transaction_log
+from dbmlib.collect import load as collect
+from dbmlib.core.db import connect
+from dbmlib.core.errors import InputError
+from dbmlib.demo.simulate import transaction_log
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -36,8 +37,8 @@ def _table(con):
 def test_chunked_equals_whole_file(tmp_path, log_files, kind):
     d, csv, parquet = log_files
     path = csv if kind == "csv" else parquet
-    whole = collect.connect(tmp_path / "a.duckdb")
-    chunked = collect.connect(tmp_path / "b.duckdb")
+    whole = connect(tmp_path / "a.duckdb")
+    chunked = connect(tmp_path / "b.duckdb")
     r1 = collect.load_file(whole, "transactions", path, errors="quarantine")
     r2 = collect.load_file(chunked, "transactions", path, errors="quarantine", chunk_rows=1_000)
     assert (r2.rows_read, r2.rows_loaded, r2.rows_rejected) == (r1.rows_read, r1.rows_loaded, 3) == \
@@ -46,7 +47,7 @@ def test_chunked_equals_whole_file(tmp_path, log_files, kind):
     rows = chunked.execute("SELECT source_row FROM rejects ORDER BY 1").fetchall()
     assert [r[0] for r in rows] == [6, 2501, 7001]  # file rows, not chunk rows
     with pytest.raises(InputError) as info:
-        collect.load_file(collect.connect(tmp_path / "c.duckdb"), "transactions", path, chunk_rows=1_000)
+        collect.load_file(connect(tmp_path / "c.duckdb"), "transactions", path, chunk_rows=1_000)
     assert info.value.rows == [6] and info.value.column == "amount"
     whole.close()
     chunked.close()
@@ -65,7 +66,7 @@ def test_duplicate_keys_across_chunks_are_caught_and_rolled_back(tmp_path, con):
 
 def test_chunked_load_under_a_small_memory_limit(tmp_path, log_files):
     _, _, parquet = log_files
-    con = collect.connect(tmp_path / "m.duckdb")
+    con = connect(tmp_path / "m.duckdb")
     con.execute("SET memory_limit = '64MB'")
     rep = collect.load_file(con, "transactions", parquet, errors="quarantine", chunk_rows=2_000)
     assert rep.rows_loaded == rep.rows_read - 3

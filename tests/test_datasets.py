@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.datasets import load_cdnow, make_retail_demo
-from dbmlib.io import sha256_file
-from dbmlib.retail_demo import N_TEST_ACCOUNTS, PROBLEM_RATES
+from dbmlib.core.io import sha256_file
+from dbmlib.demo.datasets import load_cdnow, make_retail_demo
+from dbmlib.demo.retail_demo import N_TEST_ACCOUNTS, PROBLEM_RATES
 
 FILES = ["customers.csv", "transactions.csv", "campaigns.csv", "campaign_contacts.csv",
          "_truth/problems.csv", "_truth/customers.csv", "_truth/campaign_truth.csv"]
@@ -110,7 +110,7 @@ def test_truth_params_and_behaviour(small_demo):
 def test_purchase_rate_scales_orders_and_records_the_true_alpha(tmp_path):
     """The scale knob: purchase_rate divides alpha (recorded as the truth) and buys more
     orders per customer; the default folder names stay as they were."""
-    from dbmlib.collect import retail_demo_dir
+    from dbmlib.demo.datasets import retail_demo_dir
 
     base = json.loads((make_retail_demo(tmp_path / "a", n_customers=2_000, seed=4) / "_truth" / "params.json")
                       .read_text())

@@ -2,13 +2,12 @@
 
 import pandas as pd
 
-from dbmlib import collect
-from dbmlib.db import read_frame
+from dbmlib.core.db import connect, read_frame
 
 
 def test_read_frame_equals_duckdb_df(default_demo):
     _, db = default_demo
-    con = collect.connect(db, read_only=True)
+    con = connect(db, read_only=True)
     try:
         for table in ("raw_transactions", "raw_customers", "customers", "transactions", "transactions_model",
                       "campaign_contacts", "customer_id_map"):

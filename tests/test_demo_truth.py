@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib import collect
-from dbmlib.btyd_validation import bootstrap_params
-from dbmlib.clv import PurchaseModel
-from dbmlib.demo_truth import natural_purchases, read_truth, truth_recovery
-from dbmlib.errors import InputError
-from dbmlib.simulate import draw_bgnbd_traits, simulate_repeat_purchases
+from dbmlib.core.db import connect
+from dbmlib.core.errors import InputError
+from dbmlib.demo.simulate import draw_bgnbd_traits, simulate_repeat_purchases
+from dbmlib.demo.truth import natural_purchases, read_truth, truth_recovery
+from dbmlib.models.btyd_validation import bootstrap_params
+from dbmlib.models.clv import PurchaseModel
 
 TRUTH = {"r": 0.75, "alpha": 110.0, "a": 0.8, "b": 3.2}
 
@@ -37,7 +37,7 @@ def test_simulator_output_recovers_truth_inside_bootstrap_interval():
 @pytest.fixture(scope="module")
 def demo_tables(default_demo):
     src, db = default_demo
-    con = collect.connect(db)
+    con = connect(db)
     tx = con.execute("SELECT customer_id, order_ts FROM transactions_model").df()
     campaigns = con.execute("SELECT * FROM campaigns").df()
     con.close()

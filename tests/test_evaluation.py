@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from dbmlib.campaign import sample_size_two_proportions
-from dbmlib.errors import InputError
-from dbmlib.evaluation import evaluate_ab, evaluate_by, evaluate_campaigns
+from dbmlib.campaign.evaluation import evaluate_ab, evaluate_by, evaluate_campaigns
+from dbmlib.campaign.planning import sample_size_two_proportions
+from dbmlib.core.errors import InputError
 
 
 def _experiment(rng, n_t, n_c, p_t, p_c):

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from dbmlib import checkpoint, collect
+from dbmlib.core import checkpoint
+from dbmlib.core.db import connect
 
 CLEAN = ["customers", "transactions", "transactions_model", "campaigns", "campaign_contacts",
          "quality_log", "rejects"]
 
 
 def _dbm(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "dbmlib.cli", "run", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "dbmlib.run.cli", "run", *args], capture_output=True,
                           text=True, timeout=600, **kw)
 
 
@@ -42,7 +43,7 @@ def _descendants(pid: int) -> list[int]:
 
 def _state(db, tables=None) -> dict:
     """Row count and content hash of every table (or of ``tables``)."""
-    con = collect.connect(db)
+    con = connect(db)
     try:
         names = tables or sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
         out = {}
@@ -70,7 +71,7 @@ def test_killed_stage_is_rolled_back_and_rerun_matches(tmp_path):
     db = tmp_path / "m.duckdb"
     assert _dbm("--stages", "01", "--db", str(db), "--run-name", "a", *common).returncode == 0
     before = _state(db)
-    proc = subprocess.Popen([sys.executable, "-m", "dbmlib.cli", "run", "--stages", "02", "--db", str(db),
+    proc = subprocess.Popen([sys.executable, "-m", "dbmlib.run.cli", "run", "--stages", "02", "--db", str(db),
                              "--run-name", "b", *common], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     marker = Path(f"{db}.stage")
@@ -102,11 +103,11 @@ def test_killed_stage_is_rolled_back_and_rerun_matches(tmp_path):
 
 def test_failed_stage_restores_the_database(tmp_path):
     db = tmp_path / "m.duckdb"
-    con = collect.connect(db)
+    con = connect(db)
     con.execute("CREATE TABLE keep AS SELECT 1 AS x")
     con.close()
     checkpoint.begin_stage(db, "03_x")
-    con = collect.connect(db)
+    con = connect(db)
     con.execute("DROP TABLE keep")
     con.execute("CREATE TABLE half_written AS SELECT 2 AS y")
     con.close()

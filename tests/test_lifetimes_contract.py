@@ -12,8 +12,8 @@ import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 
-from dbmlib.datasets import cdnow_path, load_cdnow
-from dbmlib.rfm import rfm_summary
+from dbmlib.demo.datasets import cdnow_path, load_cdnow
+from dbmlib.segment.rfm import rfm_summary
 
 ROOT = Path(__file__).parents[1]
 
@@ -33,7 +33,7 @@ def test_bundled_cdnow_files_are_where_lifetimes_ships_them():
 
 def test_bgnbd_fit_predict_and_likelihood(cal):
     _, f, r, T = cal
-    bg = BetaGeoFitter().fit(f, r, T)  # dbmlib.clv (MBG/NBD path), tests, benchmarks
+    bg = BetaGeoFitter().fit(f, r, T)  # dbmlib.models.clv (MBG/NBD path), tests, benchmarks
     np.testing.assert_allclose(bg.params_[["r", "alpha", "a", "b"]], [0.243, 4.414, 0.793, 2.426], atol=5e-4)
     nll = bg._negative_log_likelihood(np.log(bg.params_.to_numpy()), f, r, T, np.ones_like(f), 0.0)
     assert -nll * len(f) == pytest.approx(-9582.43, abs=0.01)

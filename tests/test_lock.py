@@ -9,10 +9,10 @@ import time
 import nbformat
 import pytest
 
-from dbmlib import config
-from dbmlib.lock import DatabaseBusyError, database_lock
+from dbmlib.core import config
+from dbmlib.core.lock import DatabaseBusyError, database_lock
 
-HOLD = ("import sys, time; from dbmlib.lock import database_lock\n"
+HOLD = ("import sys, time; from dbmlib.core.lock import database_lock\n"
         "with database_lock(sys.argv[1], run_name='holder'):\n"
         "    print('locked', flush=True); time.sleep(float(sys.argv[2]))\n")
 
@@ -76,7 +76,7 @@ def test_dbm_run_refuses_while_another_run_holds_the_database(tmp_path):
     nbs = _tiny_notebooks(tmp_path / "nbs")
     p = _holder(db, 60)
     try:
-        proc = subprocess.run([sys.executable, "-m", "dbmlib.cli", "run", "--db", str(db),
+        proc = subprocess.run([sys.executable, "-m", "dbmlib.run.cli", "run", "--db", str(db),
                                "--notebooks-dir", str(nbs), "--reports-dir", str(tmp_path / "r"),
                                "--run-name", "second"], capture_output=True, text=True, timeout=120)
     finally:

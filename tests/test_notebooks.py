@@ -8,14 +8,14 @@ import nbformat
 import pandas as pd
 import pytest
 
-from dbmlib import config
-from dbmlib.metrics import read_metrics
+from dbmlib.core import config
+from dbmlib.core.metrics import read_metrics
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 def dbm(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "dbmlib.cli", *args], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "dbmlib.run.cli", *args], capture_output=True,
                           text=True, timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(f"dbm {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")

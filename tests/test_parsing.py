@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.parsing import parse_dates, parse_flags, parse_integers, parse_money
+from dbmlib.core.parsing import parse_dates, parse_flags, parse_integers, parse_money
 
 
 def test_dates_all_supported_formats_and_dayfirst():
@@ -49,7 +49,7 @@ def test_flags_and_integers():
 @pytest.mark.parametrize("decimal", [".", ","])
 def test_money_fast_path_equals_the_full_grammar(decimal):
     """Plain numbers skip the regex grammar; the answer must be the grammar's, cell by cell."""
-    from dbmlib.parsing import _as_text, _parse_money_text
+    from dbmlib.core.parsing import _as_text, _parse_money_text
 
     rng = np.random.default_rng(0)
     plain = [f"{v:.2f}".replace(".", decimal) for v in rng.normal(50, 80, 300)] + ["0", "-0", "007", "12"]
@@ -66,7 +66,7 @@ def test_gb_phone_fast_path_equals_libphonenumber():
     every leading digit and the separators exports use; other shapes still go to it."""
     import phonenumbers
 
-    from dbmlib.standardise import normalise_phone
+    from dbmlib.clean.standardise import normalise_phone
 
     rng = np.random.default_rng(1)
     nsn = [str(lead) + "".join(map(str, rng.integers(0, 10, 9))) for lead in range(1, 10) for _ in range(40)]
@@ -92,7 +92,7 @@ def test_gb_phone_fast_path_equals_libphonenumber():
 
 
 def test_arrow_isin_equals_pandas_isin():
-    from dbmlib.fast_text import isin
+    from dbmlib.core.fast_text import isin
 
     rng = np.random.default_rng(2)
     s = pd.Series([None if v % 17 == 0 else f"R{v:05d}" for v in rng.integers(0, 3000, 5000)], dtype="string")
@@ -105,7 +105,7 @@ def test_arrow_isin_equals_pandas_isin():
 def test_arrow_fullmatch_equals_python_re():
     import re
 
-    from dbmlib.fast_text import fullmatch
+    from dbmlib.core.fast_text import fullmatch
 
     cells = ["2024-01-31", "2024-01-31 10:15", "2024-1-31", "31/01/2024", "20240131", "12.50", "-3", "1,234.5",
              "", None, " 12", "12 ", "x12", "2024-01-31T10:15:00"]
@@ -118,7 +118,7 @@ def test_arrow_fullmatch_equals_python_re():
 
 
 def test_arrow_lookup_equals_map():
-    from dbmlib.fast_text import lookup
+    from dbmlib.core.fast_text import lookup
 
     values = pd.Series(["a", "b", None, "c", "a", "z"], dtype="str", index=[5, 4, 3, 2, 1, 0], name="customer_id")
     mapped = lookup(values, ["a", "b", "c"], ["A", "B", "a"])
@@ -131,7 +131,7 @@ def test_arrow_lookup_equals_map():
 
 
 def test_positions_and_empty_lookup():
-    from dbmlib.fast_text import lookup, positions
+    from dbmlib.core.fast_text import lookup, positions
 
     values = pd.Series(["b", None, "a", "q"], dtype="str")
     assert positions(values, ["a", "b"]).tolist() == [1, -1, 0, -1]
@@ -141,7 +141,7 @@ def test_positions_and_empty_lookup():
 
 def test_integer_and_number_fast_paths_equal_to_numeric():
     """Plain digit cells go through Arrow's cast; the values equal pandas' to_numeric."""
-    from dbmlib.fast_text import to_numbers
+    from dbmlib.core.fast_text import to_numbers
 
     cells = ["3", "-1", "007", "-0", "3.0", "2.5", "+4", "1e3", "", None, "x", "123456789012345", " 5 "]
     s = pd.Series(cells, dtype="string")

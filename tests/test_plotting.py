@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from dbmlib import plotting, segment
-from dbmlib.clv import PurchaseModel
-from dbmlib.propensity import gains_table
-from dbmlib.rfm import rfm_scores
+from dbmlib import plotting
+from dbmlib.models.clv import PurchaseModel
+from dbmlib.models.propensity import gains_table
+from dbmlib.segment import clusters as segment
+from dbmlib.segment.rfm import rfm_scores
 
 matplotlib.use("Agg")
 

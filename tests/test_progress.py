@@ -2,7 +2,7 @@
 
 import pytest
 
-from dbmlib.progress import StepBar, bar
+from dbmlib.core.progress import StepBar, bar
 
 
 def test_step_bar_counts_steps_and_ends_done(capsys):
@@ -26,9 +26,9 @@ def test_disabled_bars_are_silent(capsys):
 
 
 def test_bootstrap_progress_reaches_its_total(capsys):
-    from dbmlib.btyd_validation import bootstrap_params
-    from dbmlib.rfm import rfm_summary
-    from dbmlib.simulate import transaction_log
+    from dbmlib.demo.simulate import transaction_log
+    from dbmlib.models.btyd_validation import bootstrap_params
+    from dbmlib.segment.rfm import rfm_summary
 
     s = rfm_summary(transaction_log(800, seed=3), "customer_id", "order_ts", None, "2024-12-31")
     params = bootstrap_params(s, n_boot=4, seed=1, progress=True)

@@ -5,23 +5,23 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from dbmlib import features, propensity
-from dbmlib.propensity import (
+from dbmlib.core.db import read_clean
+from dbmlib.models import propensity, training_sets
+from dbmlib.models.propensity import (
     PropensityModel,
-    churn_training_set,
     compare_models,
     gains_table,
     load_model,
-    response_training_set,
     save_model,
 )
+from dbmlib.models.training_sets import churn_training_set, response_training_set
 from tests.conftest import build_clean_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     _, con, _ = build_clean_demo(tmp_path_factory.mktemp("prop"), 8_000)
-    customers, tx = features.read_clean(con)
+    customers, tx = read_clean(con)
     campaigns = con.execute("SELECT * FROM campaigns").df()
     contacts = con.execute("SELECT * FROM campaign_contacts").df()
     yield customers, tx, campaigns, contacts
@@ -89,7 +89,7 @@ def test_channel_shares_equal_a_normalised_crosstab():
     tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c", "x"],
                        "channel": ["web", "web", "store", "phone", "store", "web", "web"]})
     index = pd.Index(["a", "b", "c", "d"], name="customer_id")  # d has no orders, x is not asked for
-    shares = propensity.channel_shares(tx, index)
+    shares = training_sets.channel_shares(tx, index)
     ref = pd.crosstab(tx["customer_id"], tx["channel"], normalize="index").reindex(index).fillna(0.0)
     assert list(shares.columns) == ["phone", "store", "web"]
     np.testing.assert_allclose(shares.to_numpy(), ref.to_numpy(), rtol=1e-15)
@@ -116,7 +116,7 @@ def test_compare_models_out_of_fold_equals_sklearn(demo):
     X, y = churn_training_set(customers, tx, "2024-12-31", 180)
     table, oof = compare_models(X, y, cv=3, random_state=2, out_of_fold=True)
     folds = StratifiedKFold(3, shuffle=True, random_state=2)
-    cols = propensity.NUMERIC + propensity.CATEGORICAL
+    cols = training_sets.NUMERIC + training_sets.CATEGORICAL
     for kind in ("logistic", "gbm"):
         pipe = PropensityModel(kind, random_state=2)._pipeline()
         ref = cross_val_predict(pipe, propensity._inputs(X, cols), y.to_numpy(), cv=folds, method="predict_proba")[:, 1]

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.clv import PurchaseModel, SpendModel
-from dbmlib.rfm import calibration_and_holdout, rfm_summary
-from dbmlib.simulate import transaction_log
+from dbmlib.demo.simulate import transaction_log
+from dbmlib.models.clv import PurchaseModel, SpendModel
+from dbmlib.segment.rfm import calibration_and_holdout, rfm_summary
 
 ARGS = ("customer_id", "order_ts")
 
@@ -44,7 +44,7 @@ def test_duckdb_calibration_equals_numpy(log):
 
 def test_duckdb_reads_parquet_under_a_small_memory_limit(tmp_path):
     """1M rows under 40 MB: the proportion of the 2 GB limit a 50M-row log gets."""
-    from benchmarks.make_logs import CHUNK  # noqa: F401  (the benchmark generator is importable)
+    from benchmarks.make_logs import CHUNK
 
     d = pd.concat([transaction_log(100_000, seed=k, first_id=k * 100_000) for k in range(3)],
                   ignore_index=True)
@@ -59,7 +59,7 @@ def test_duckdb_reads_parquet_under_a_small_memory_limit(tmp_path):
 
 
 def test_sql_engines_reject_unknown_units_and_missing_files(log, tmp_path):
-    from dbmlib.errors import InputError
+    from dbmlib.core.errors import InputError
 
     with pytest.raises(ValueError, match="time_unit"):
         rfm_summary(log, *ARGS, None, time_unit="M", engine="duckdb")
@@ -72,7 +72,7 @@ def test_sql_engines_reject_unknown_units_and_missing_files(log, tmp_path):
 @pytest.fixture(scope="module")
 def spark():
     pytest.importorskip("pyspark")
-    from dbmlib.spark import local_session
+    from dbmlib.models.spark import local_session
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about pandas 3
@@ -93,7 +93,7 @@ def test_spark_summaries_equal_numpy(spark, log):
 
 
 def test_spark_batch_scoring_equals_in_process(spark, log):
-    from dbmlib.spark import score, score_frame
+    from dbmlib.models.spark import score, score_frame
 
     s = rfm_summary(log, *ARGS, "amount", "2024-12-31")
     purchase, spend = PurchaseModel("bgnbd").fit(s), SpendModel().fit(s)

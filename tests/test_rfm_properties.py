@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dbmlib.rfm import calibration_and_holdout, rfm_summary
+from dbmlib.segment.rfm import calibration_and_holdout, rfm_summary
 
 START = pd.Timestamp("2024-01-01")
 

@@ -2,10 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.clv import PurchaseModel, SpendModel, customer_lifetime_value
-from dbmlib.datasets import load_cdnow
-from dbmlib.rfm import rfm_summary
-from dbmlib.scoring import assemble_scores, deciles, published_comparison, truth_comparison
+from dbmlib.core.db import connect, read_clean
+from dbmlib.demo.datasets import load_cdnow
+from dbmlib.models import training_sets
+from dbmlib.models.clv import PurchaseModel, SpendModel, customer_lifetime_value
+from dbmlib.models.scoring import assemble_scores, deciles, published_comparison, truth_comparison
+from dbmlib.segment.rfm import rfm_summary
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +51,11 @@ def test_deciles_and_scores(fitted):
 
 def _scores_from(small_demo_dir, seed):
     """The notebook's scoring chain on a cleaned demo: BTYD + bootstrap + churn model."""
-    from dbmlib import collect, features, propensity
-    from dbmlib.btyd_validation import bootstrap_clv
+    from dbmlib.models import propensity
+    from dbmlib.models.btyd_validation import bootstrap_clv
 
-    con = collect.connect(small_demo_dir / "m.duckdb")
-    customers, tx = features.read_clean(con)
+    con = connect(small_demo_dir / "m.duckdb")
+    customers, tx = read_clean(con)
     con.close()
     end = tx["order_ts"].max().normalize()
     s = rfm_summary(tx, "customer_id", "order_ts", "net_amount", end, freq_multiplier=7)
@@ -61,9 +63,9 @@ def _scores_from(small_demo_dir, seed):
     bg, gg = PurchaseModel().fit(s), SpendModel().fit(s)
     clv = customer_lifetime_value(bg, gg, s, 12, 0.1, 0.35, 7)
     _, interval = bootstrap_clv(s, n_boot=5, seed=seed, margin=0.35, days_per_time_unit=7)
-    Xc, yc = propensity.churn_training_set(customers, tx, end - pd.Timedelta(days=180), 180)
+    Xc, yc = training_sets.churn_training_set(customers, tx, end - pd.Timedelta(days=180), 180)
     churn = propensity.PropensityModel("gbm", random_state=seed).fit(Xc, yc)
-    now = propensity.features_as_of(customers, tx, end + pd.Timedelta(days=1))
+    now = training_sets.features_as_of(customers, tx, end + pd.Timedelta(days=1))
     p_churn = pd.Series(churn.predict_proba(now)[:, 1], index=now.index)
     return assemble_scores(s, bg, gg, clv, interval, 52, None, p_churn)
 

@@ -7,11 +7,13 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 from sklearn.metrics import adjusted_rand_score
 
-from dbmlib import features, segment
-from dbmlib.datasets import load_cdnow
-from dbmlib.errors import InputError
-from dbmlib.explorer import SegmentExplorer
-from dbmlib.rfm import (
+from dbmlib.core.db import read_clean
+from dbmlib.core.errors import InputError
+from dbmlib.demo.datasets import load_cdnow
+from dbmlib.segment import clusters as segment
+from dbmlib.segment import customer_features as features
+from dbmlib.segment.explorer import SegmentExplorer
+from dbmlib.segment.rfm import (
     SEGMENTS,
     calibration_and_holdout,
     lifecycle,
@@ -107,7 +109,7 @@ def test_scores_quintiles_and_total_segment_map():
     assert s["segment"].notna().all() and set(s["segment"]) <= set(SEGMENTS)
     # the map is total: every (R, FM) combination has exactly one name
     grid = pd.DataFrame([(r, fm) for r in range(1, 6) for fm in range(1, 6)], columns=["r", "fm"])
-    from dbmlib.rfm import segment_of
+    from dbmlib.segment.rfm import segment_of
     assert segment_of(grid["r"], grid["fm"]).notna().all()
     best = s[(s["r_score"] == 5) & (s["fm_score"] == 5)]
     assert (best["segment"] == "Champions").all()
@@ -158,7 +160,7 @@ def test_cohort_retention_small():
 @pytest.fixture(scope="module")
 def demo_features(tmp_path_factory):
     src, con, _ = build_clean_demo(tmp_path_factory.mktemp("seg"), 6_000)
-    customers, tx = features.read_clean(con)
+    customers, tx = read_clean(con)
     yield src, features.customer_features(customers, tx)
     con.close()
 

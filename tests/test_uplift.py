@@ -5,9 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from dbmlib import collect, features, propensity
-from dbmlib.demo_truth import read_truth, true_uplift_of
-from dbmlib.uplift import (
+from dbmlib.campaign.uplift import (
     ClassTransformationUplift,
     TwoModelUplift,
     auuc,
@@ -17,6 +15,9 @@ from dbmlib.uplift import (
     uplift_by_decile,
     uplift_curve,
 )
+from dbmlib.core.db import connect, read_clean
+from dbmlib.demo.truth import read_truth, true_uplift_of
+from dbmlib.models import training_sets
 
 # six customers, best score first: T/C and outcome
 Y = [1, 0, 1, 0, 0, 1]
@@ -63,12 +64,12 @@ def test_no_control_group_is_a_clear_error():
 @pytest.fixture(scope="module")
 def demo(default_demo):
     src, db = default_demo
-    con = collect.connect(db)
-    customers, tx = features.read_clean(con)
+    con = connect(db)
+    customers, tx = read_clean(con)
     campaigns = con.execute("SELECT * FROM campaigns").df()
     contacts = con.execute("SELECT * FROM campaign_contacts").df()
     con.close()
-    X, y = propensity.campaign_training_set(customers, tx, campaigns, contacts, include_control=True)
+    X, y = training_sets.campaign_training_set(customers, tx, campaigns, contacts, include_control=True)
     _, truth = read_truth(src)
     return X, y, truth
 

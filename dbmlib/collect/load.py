@@ -1,0 +1,491 @@
+"""Collection: load sources into the marketing database, validated, with lineage.
+
+Each source (customers, transactions, campaigns, campaign contacts) is read as text,
+renamed to the canonical columns with an optional mapping, validated against its declared
+schema (:mod:`dbmlib.collect.schemas`, pandera), checked against the sources it refers to, and
+appended to its raw-layer table (``raw_customers`` …) with lineage columns
+``_source_file``, ``_source_row`` (1-based data row), ``_load_id`` and ``_loaded_at``.
+
+* ``errors="raise"`` (default): the first problem raises one
+  :class:`~dbmlib.core.errors.InputError` naming file, column, rows and what was expected;
+  nothing is written.
+* ``errors="quarantine"``: offending rows go to the ``rejects`` table with their rule and
+  reason, the rest loads.
+
+Loads are idempotent and atomic: a file whose bytes were loaded before is skipped, a file
+at the same path with new bytes replaces its earlier rows, and every load runs in one
+database transaction (a failure leaves the database as it was). Raw files are only read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from ..core.db import insert_rows, table_exists, transaction
+from ..core.errors import InputError, format_rows
+from ..core.io import sha256_file
+from ..core.progress import bar
+from .readers import SUPPORTED_SUFFIXES, iter_table_chunks, read_database, read_table_file
+from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
+
+__all__ = [
+    "LINEAGE_COLUMNS",
+    "LoadReport",
+    "find_source_files",
+    "load_feedback",
+    "load_file",
+    "load_file_chunked",
+    "load_folder",
+    "load_frame",
+    "load_query",
+    "load_summary",
+    "read_mapping",
+    "raw_table_counts",
+    "reset_raw_layer",
+    "validate_frame",
+]
+
+log = logging.getLogger(__name__)
+
+LINEAGE_COLUMNS = ["_source_file", "_source_row", "_load_id", "_loaded_at"]
+REJECTS_DDL = """
+CREATE TABLE IF NOT EXISTS rejects (
+    stage VARCHAR, source_table VARCHAR, source_file VARCHAR, source_row BIGINT,
+    column_name VARCHAR, rule VARCHAR, reason VARCHAR, value VARCHAR, record VARCHAR,
+    load_id VARCHAR, rejected_at TIMESTAMP
+)"""
+LOAD_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS load_log (
+    load_id VARCHAR, source VARCHAR, raw_table VARCHAR, source_file VARCHAR, sha256 VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, columns_ignored VARCHAR,
+    loaded_at TIMESTAMP
+)"""
+
+_CHECK_TEXT = {
+    "not_nullable": "a value (the column may not be empty)",
+    "field_uniqueness": "a value not used by an earlier row (the column is a unique key)",
+    "multiple_fields_uniqueness": "a combination of key columns not used by an earlier row",
+}
+
+
+@dataclass
+class LoadReport:
+    """What one load did; ``status`` is ``loaded``, ``replaced`` or ``unchanged``."""
+
+    source: str
+    table: str
+    file: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    columns_absent: list[str] = field(default_factory=list)
+    columns_ignored: list[str] = field(default_factory=list)
+    load_id: str = ""
+
+    def as_dict(self) -> dict:
+        """The report as a plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def read_mapping(path) -> dict | None:
+    """A column mapping file (YAML ``{source: {their_column: canonical_column}}``); ``None``
+    for an empty path."""
+    if not path:
+        return None
+    mapping = yaml.safe_load(Path(path).read_text())
+    if not isinstance(mapping, dict):
+        raise InputError(str(path), problem="not a mapping",
+                         expected="YAML {source: {their_column: canonical_column}}")
+    return mapping
+
+
+def load_summary(reports: list[LoadReport]) -> pd.DataFrame:
+    """One row per loaded file: table, file name, status and rows read, loaded, rejected.
+
+    Raises
+    ------
+    RuntimeError
+        If any file's rows read differ from rows loaded plus rows rejected (a row lost).
+    """
+    table = pd.DataFrame([r.as_dict() for r in reports]).set_index("source")
+    if len(table) and not (table["rows_read"] == table["rows_loaded"] + table["rows_rejected"]).all():
+        raise RuntimeError("rows read must equal rows loaded + rows rejected")
+    table["file"] = table["file"].map(lambda f: Path(f).name)
+    return table[["table", "file", "status", "rows_read", "rows_loaded", "rows_rejected", "columns_absent"]]
+
+
+def _ensure_tables(con, spec: SourceSpec) -> None:
+    cols = ", ".join(f'"{c}" VARCHAR' for c in spec.column_names)
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {spec.table} ({cols}, _source_file VARCHAR, "
+        "_source_row BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)"
+    )
+    con.execute(REJECTS_DDL)
+    con.execute(LOAD_LOG_DDL)
+
+
+def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | None):
+    """Rename with the mapping, check required columns, add absent optional ones."""
+    if columns:
+        unknown = [c for c in columns if c not in df.columns]
+        if unknown:
+            raise InputError(file, column=unknown[0], problem="the column mapping names a column "
+                             "the source does not have",
+                             expected=f"one of the source's columns {list(df.columns)}")
+        df = df.rename(columns=columns)
+    missing = [c for c in spec.required if c not in df.columns]
+    if missing:
+        raise InputError(file, column=missing[0],
+                         problem=f"required column(s) {missing} missing",
+                         expected=f"columns {spec.required} (found {list(df.columns)}); map "
+                                  "other names with columns={'their_name': 'canonical_name'}")
+    absent = [c for c in spec.column_names if c not in df.columns]
+    ignored = [c for c in df.columns if c not in spec.column_names]
+    for c in absent:
+        df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
+    if spec.name == "transactions" and "order_id" in absent:
+        # sources without order ids (e.g. CDNOW): one order per line, id from lineage
+        df["order_id"] = pd.Series(np.arange(1, len(df) + 1), index=df.index).astype("string")
+    return df[spec.column_names].astype("string"), absent, ignored
+
+
+def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
+    fc = exc.failure_cases.copy()
+    frame_level = fc["schema_context"].eq("DataFrameSchema") & fc["index"].notna()
+    fc.loc[frame_level, "column"] = fc.loc[frame_level, "check"].map(
+        lambda c: "quantity/amount" if "returned_order_id" in str(c) else "(row)")
+    fc = fc.drop_duplicates(subset=["column", "check", "index"])
+    fc["expected"] = fc["check"].map(lambda c: _CHECK_TEXT.get(str(c), str(c)))
+    return fc
+
+
+def _reference_failures(df, spec, con) -> pd.DataFrame:
+    rows = []
+    for col, other in spec.references.items():
+        other_spec = SOURCES[other]
+        if not table_exists(con, other_spec.table) or con.execute(f"SELECT count(*) FROM {other_spec.table}").fetchall()[0][0] == 0:
+            continue
+        key = other_spec.key[0]
+        known = con.execute(f'SELECT DISTINCT "{key}" FROM {other_spec.table}').df()[key]
+        bad = df[col].notna() & ~df[col].isin(known.astype("string"))
+        for i in np.flatnonzero(bad.to_numpy()):
+            rows.append({"column": col, "check": f"reference:{other}", "index": df.index[i],
+                         "failure_case": df[col].iloc[i],
+                         "expected": f"a {col} present in the {other} source ({other_spec.table})"})
+    return pd.DataFrame(rows, columns=["column", "check", "index", "failure_case", "expected"])
+
+
+def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
+                   dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
+    """Validate a canonical text frame; return one row per (row, column) failure.
+
+    Columns: ``row`` (1-based data row), ``column``, ``rule``, ``expected``, ``value``.
+    Failures that are not tied to a row raise :class:`InputError` at once.
+    """
+    schema = build_schema(spec, dayfirst=dayfirst, decimal=decimal)
+    df.attrs["decimal"] = decimal
+    parts = []
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = _failures(exc)
+        no_row = fc[fc["index"].isna()]
+        if len(no_row):
+            first = no_row.iloc[0]
+            raise InputError(file, column=first["column"], problem=str(first["check"]),
+                             expected="a table matching the declared schema") from None
+        parts.append(fc[["column", "check", "index", "failure_case", "expected"]])
+    if con is not None and spec.references:
+        parts.append(_reference_failures(df, spec, con))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["row", "column", "rule", "expected", "value"])
+    out = pd.concat(parts, ignore_index=True)
+    out["row"] = out["index"].astype("int64") + 1
+    out = out.rename(columns={"check": "rule", "failure_case": "value"})
+    out["rule"] = out["rule"].astype(str).map(
+        lambda r: "schema:" + ("format" if len(r) > 40 else r) if not r.startswith("reference")
+        else r)
+    return out.sort_values(["row", "column"]).reset_index(drop=True)[
+        ["row", "column", "rule", "expected", "value"]]
+
+
+def _raise_first(failures: pd.DataFrame, file: str) -> None:
+    groups = failures.groupby(["column", "expected"], sort=False)
+    (column, expected), first = next(iter(groups))
+    others = len(groups) - 1
+    problem = f"{len(first)} bad value(s)" + (
+        f" (and {others} other column problem(s): "
+        + "; ".join(f"{c}: {format_rows(g['row'].tolist(), 3)}" for (c, _), g in list(groups)[1:4])
+        + ")" if others else "")
+    raise InputError(file, column=column, rows=first["row"].tolist(), expected=expected,
+                     values=first["value"].tolist(), problem=problem)
+
+
+def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: str | None = None,
+               columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
+               decimal: str = ".") -> LoadReport:
+    """Validate a frame of text and append it to the source's raw table (one transaction)."""
+    spec = _spec(source, errors)
+    _ensure_tables(con, spec)
+    file = str(source_file)
+    digest = sha256 or pd.util.hash_pandas_object(df, index=True).astype(str).str.cat()[:64]
+    seen = _already_loaded(con, spec, digest)
+    if seen:
+        log.info("%s: unchanged since load %s, skipped", file, seen)
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
+    frame, absent, ignored = _canonical(df.copy(), spec, file, columns)
+    failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+    if len(failures) and errors == "raise":
+        _raise_first(failures, file)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    load_id = f"{spec.table}:{digest[:12]}"
+    good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now)
+    with transaction(con):
+        previous = _drop_previous(con, spec, file)
+        _append(con, spec, good, rejects)
+        _log_load(con, load_id, source, spec, file, digest, len(frame), len(good), n_bad, ignored, now)
+    status = "replaced" if previous else "loaded"
+    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status, n_bad)
+    return LoadReport(source, spec.table, file, status, len(frame), len(good), n_bad,
+                      absent, ignored, load_id)
+
+
+def _spec(source: str, errors: str) -> SourceSpec:
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; expected one of {SOURCE_ORDER}")
+    if errors not in {"raise", "quarantine"}:
+        raise ValueError(f"errors must be 'raise' or 'quarantine', got {errors!r}")
+    return SOURCES[source]
+
+
+def _already_loaded(con, spec, digest: str) -> str | None:
+    """The load id of an earlier load of exactly this content, if any."""
+    seen = con.execute("SELECT load_id FROM load_log WHERE raw_table = ? AND sha256 = ?",
+                       [spec.table, digest]).fetchall()
+    return seen[0][0] if seen else None
+
+
+def _drop_previous(con, spec, file: str) -> int:
+    """A new version of a file replaces its earlier rows, rejects and log entry; returns
+    how many earlier loads of the file there were."""
+    previous = con.execute("SELECT count(*) FROM load_log WHERE raw_table = ? AND source_file = ?",
+                           [spec.table, file]).fetchall()[0][0]
+    if previous:
+        con.execute(f"DELETE FROM {spec.table} WHERE _source_file = ?", [file])
+        con.execute("DELETE FROM rejects WHERE source_table = ? AND source_file = ? "
+                    "AND stage = 'collect'", [spec.table, file])
+        con.execute("DELETE FROM load_log WHERE raw_table = ? AND source_file = ?", [spec.table, file])
+    return previous
+
+
+def _split_rows(frame, failures, spec, file, load_id, now, offset: int = 0):
+    """Good rows with lineage, the rejects table and the number of bad rows; ``offset`` is
+    the number of file rows before ``frame`` (chunked loads number rows in the file)."""
+    bad = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
+    good = frame.drop(index=frame.index[bad])
+    good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1 + offset,
+                       _load_id=load_id, _loaded_at=now)
+    rejects = _rejects_frame(failures, frame, spec, file, load_id, now)
+    if len(rejects):
+        rejects["source_row"] = rejects["source_row"] + offset
+    return good, rejects, len(bad)
+
+
+def _append(con, spec, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
+    insert_rows(con, spec.table, good)
+    if len(rejects):
+        insert_rows(con, "rejects", rejects)
+
+
+def _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now) -> None:
+    con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [load_id, source, spec.table, file, digest, read, loaded, rejected,
+                 json.dumps(ignored), now])
+
+
+def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
+    if not len(failures):
+        return pd.DataFrame()
+    records = frame.iloc[failures["row"].to_numpy() - 1]
+    return pd.DataFrame({
+        "stage": "collect",
+        "source_table": spec.table,
+        "source_file": file,
+        "source_row": failures["row"].to_numpy(),
+        "column_name": failures["column"].astype(str).to_numpy(),
+        "rule": failures["rule"].to_numpy(),
+        "reason": ("expected " + failures["expected"].astype(str)).to_numpy(),
+        "value": failures["value"].astype("string").to_numpy(),
+        "record": [json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()})
+                   for r in records.to_dict("records")],
+        "load_id": load_id,
+        "rejected_at": now,
+    })
+
+
+def load_file(con, source: str, path, *, columns: dict | None = None, errors: str = "raise",
+              dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
+              encoding: str = "utf-8", sheet_name=0, chunk_rows: int | None = None) -> LoadReport:
+    """Read a file and load it as ``source`` (see :func:`load_frame`).
+
+    With ``chunk_rows`` a CSV or Parquet file is read, validated and inserted that many rows at
+    a time inside one transaction (:func:`load_file_chunked`): files larger than memory."""
+    path = Path(path).resolve()
+    if chunk_rows:
+        return load_file_chunked(con, source, path, chunk_rows=chunk_rows, columns=columns,
+                                 errors=errors, dayfirst=dayfirst, decimal=decimal,
+                                 delimiter=delimiter, encoding=encoding)
+    df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet_name=sheet_name)
+    return load_frame(con, source, df, source_file=str(path), sha256=sha256_file(path),
+                      columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal)
+
+
+
+def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
+                      columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
+                      decimal: str = ".", delimiter: str = ",", encoding: str = "utf-8") -> LoadReport:
+    """Load a CSV or Parquet file ``chunk_rows`` rows at a time, never holding it whole.
+
+    Each chunk gets the row-level checks of :func:`load_frame` (rows numbered in the file);
+    uniqueness of key columns is checked across chunks in SQL afterwards; everything runs in
+    one transaction, so a failure leaves the raw layer as it was.
+    """
+    spec = _spec(source, errors)
+    _ensure_tables(con, spec)
+    path = Path(path).resolve()
+    file, digest = str(path), sha256_file(path)
+    seen = _already_loaded(con, spec, digest)
+    if seen:
+        return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    load_id = f"{spec.table}:{digest[:12]}"
+    read = loaded = rejected = 0
+    absent, ignored = [], []
+    with transaction(con):
+        previous = _drop_previous(con, spec, file)
+        for chunk in iter_table_chunks(path, chunk_rows, delimiter=delimiter, encoding=encoding):
+            frame, absent, ignored = _canonical(chunk.reset_index(drop=True), spec, file, columns)
+            failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+            if len(failures) and errors == "raise":
+                _raise_first(failures.assign(row=failures["row"] + read), file)
+            good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now, offset=read)
+            _append(con, spec, good, rejects)
+            read, loaded, rejected = read + len(frame), loaded + len(good), rejected + n_bad
+        for col in [c.name for c in spec.columns if c.unique]:
+            dup = con.execute(f"SELECT _source_row FROM (SELECT _source_row, row_number() OVER "
+                              f"(PARTITION BY {col} ORDER BY _source_row) AS k FROM {spec.table} "
+                              f"WHERE _source_file = ?) WHERE k > 1 ORDER BY 1 LIMIT 5", [file]).fetchall()
+            if dup:
+                raise InputError(file, column=col, rows=[r[0] for r in dup],
+                                 problem="duplicate values across the file",
+                                 expected=f"each {col} once")
+        if read == 0:
+            raise InputError(file, problem="the file has no data rows", expected="at least one row")
+        _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now)
+    return LoadReport(source, spec.table, file, "replaced" if previous else "loaded", read, loaded,
+                      rejected, absent, ignored, load_id)
+
+def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> LoadReport:
+    """Load a table or query from another database as ``source``."""
+    df = read_database(query_or_table, url)
+    return load_frame(con, source, df, source_file=f"{url}::{query_or_table}", **kwargs)
+
+
+def find_source_files(folder) -> dict[str, Path]:
+    """The source files in a folder: ``customers.csv``, ``transactions.parquet`` …"""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, problem="the source folder does not exist",
+                         expected="a folder with transactions.csv (and optionally customers, "
+                                  "campaigns, campaign_contacts)")
+    found = {}
+    for name in SOURCE_ORDER:
+        hits = [p for p in sorted(folder.glob(f"{name}.*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
+        if len(hits) > 1:
+            raise InputError(folder, problem=f"several files for source {name!r}: "
+                             f"{[h.name for h in hits]}", expected="one file per source")
+        if hits:
+            found[name] = hits[0]
+    if "transactions" not in found:
+        raise InputError(folder, problem="no transactions file",
+                         expected=f"transactions with one of {', '.join(SUPPORTED_SUFFIXES)}")
+    return found
+
+
+def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "raise",
+                dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
+                encoding: str = "utf-8", progress: bool = False,
+                chunk_rows: int | None = None) -> list[LoadReport]:
+    """Load every source file found in ``folder`` (referenced sources first); with
+    ``chunk_rows``, CSV and Parquet files are loaded in chunks (:func:`load_file_chunked`).
+
+    ``mapping`` maps a source name to its column mapping, e.g.
+    ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``.
+    """
+
+    files = find_source_files(folder)
+    reports = []
+    for name, path in bar(list(files.items()), desc="load", enabled=progress):
+        reports.append(load_file(con, name, path, columns=(mapping or {}).get(name), errors=errors,
+                                 dayfirst=dayfirst, decimal=decimal, delimiter=delimiter,
+                                 encoding=encoding,
+                                 chunk_rows=chunk_rows if path.suffix.lower() in {
+                                     ".csv", ".tsv", ".txt", ".parquet"} else None))
+    return reports
+
+
+def raw_table_counts(con) -> pd.DataFrame:
+    """Rows per raw table, with rejects and distinct source files."""
+    rows = []
+    for name in SOURCE_ORDER:
+        t = SOURCES[name].table
+        n = files = rej = 0
+        if table_exists(con, t):
+            n, files = con.execute(
+                f"SELECT count(*), count(DISTINCT _source_file) FROM {t}").fetchall()[0]
+            rej = con.execute("SELECT count(DISTINCT (source_file, source_row)) FROM rejects "
+                              "WHERE source_table = ?", [t]).fetchall()[0][0]
+        rows.append({"source": name, "table": t, "rows": n, "rejected_rows": rej, "files": files})
+    return pd.DataFrame(rows).set_index("source")
+
+
+def reset_raw_layer(con) -> list[str]:
+    """Drop the raw-layer tables, their rejects and the load log (one transaction).
+
+    Used when a run switches to another source: the raw layer then holds exactly one
+    source's exports. Raw files are not touched. Returns the dropped tables.
+    """
+    existing = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+    dropped = [t for t in [SOURCES[n].table for n in SOURCE_ORDER] + ["load_log"] if t in existing]
+    with transaction(con):
+        for t in dropped:
+            con.execute(f"DROP TABLE {t}")
+        if "rejects" in existing:
+            con.execute("DELETE FROM rejects WHERE stage = 'collect'")
+    return dropped
+
+
+def load_feedback(con, folder) -> list[LoadReport]:
+    """Load every written-back campaign in ``folder`` (see :mod:`dbmlib.campaign.writeback`), in
+    campaign-id order, each file as the source it is named after."""
+    reports = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return reports
+    for campaign in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for name in SOURCE_ORDER:
+            path = campaign / f"{name}.csv"
+            if path.exists():
+                reports.append(load_file(con, name, path))
+    return reports

@@ -1,0 +1,67 @@
+"""Read-only summaries of the raw layer for the collection notebook."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..core.db import read_frame, table_exists
+from ..core.parsing import parse_dates, parse_money
+from ..core.privacy import mask_personal
+from .schemas import SOURCE_ORDER, SOURCES
+
+__all__ = ["date_coverage", "orders_per_month", "preview", "previews", "rejects_summary"]
+
+_DATE_COLUMNS = {
+    "customers": "signup_date",
+    "transactions": "order_ts",
+    "campaigns": "start_date",
+    "campaign_contacts": "contact_date",
+}
+
+
+def date_coverage(con, *, dayfirst: bool = True) -> pd.DataFrame:
+    """First and last date and the share of unparseable dates per source."""
+    rows = []
+    for name in SOURCE_ORDER:
+        table, col = SOURCES[name].table, _DATE_COLUMNS[name]
+        if not table_exists(con, table):
+            continue
+        s = read_frame(con, f'SELECT "{col}" FROM {table}')[col]
+        d = parse_dates(s, dayfirst=dayfirst)
+        rows.append({"source": name, "column": col, "rows": len(s), "missing": int(s.isna().sum()),
+                     "first": d.min(), "last": d.max()})
+    return pd.DataFrame(rows).set_index("source")
+
+
+def orders_per_month(con, *, dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
+    """Sale lines (returns excluded) per calendar month and channel, with revenue."""
+    tx = read_frame(con, "SELECT order_ts, channel, amount FROM raw_transactions WHERE returned_order_id IS NULL")
+    month = parse_dates(tx["order_ts"], dayfirst=dayfirst).dt.to_period("M").dt.to_timestamp()
+    out = pd.DataFrame({
+        "month": month,
+        "channel": tx["channel"].fillna("(unknown)").astype(str),
+        "amount": parse_money(tx["amount"], decimal=decimal),
+    })
+    return (out.groupby(["month", "channel"], as_index=False)
+               .agg(orders=("amount", "size"), revenue=("amount", "sum")))
+
+
+def preview(con, table: str, n: int = 5) -> pd.DataFrame:
+    """The first ``n`` rows of a table with personal columns masked."""
+    return mask_personal(con.execute(f"SELECT * FROM {table} ORDER BY _source_row LIMIT {int(n)}").df())
+
+
+def previews(con, counts: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:
+    """``{"<table> (<rows> rows)": first rows}`` of every non-empty raw table in ``counts``
+    (from :func:`~dbmlib.collect.load.raw_table_counts`), personal columns masked."""
+    return {f"{row['table']}  ({row['rows']:,} rows)": preview(con, row["table"], n=n)
+            for _, row in counts.iterrows() if row["rows"]}
+
+
+def rejects_summary(con) -> pd.DataFrame:
+    """Rejected rows per table, column and rule."""
+    if not table_exists(con, "rejects"):
+        return pd.DataFrame(columns=["stage", "source_table", "column_name", "rule", "rows"])
+    return con.execute(
+        "SELECT stage, source_table, column_name, rule, count(DISTINCT source_row) AS rows "
+        "FROM rejects GROUP BY ALL ORDER BY rows DESC").df()

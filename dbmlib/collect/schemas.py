@@ -1,0 +1,204 @@
+"""Declared schemas of the four sources, validated with pandera.
+
+Raw exports are read as text (a raw table keeps what the file said); each column's check
+asserts that its text can be read the way the later stages will read it. The ``error``
+text of every check is the "expected" part of the error a user sees.
+
+Columns marked required must be present; an optional column that a file lacks is added
+empty, so every raw table has the same columns whatever the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from ..core.parsing import (
+    DATE_FORMATS_HELP,
+    MONEY_HELP,
+    parse_dates,
+    parse_flags,
+    parse_integers,
+    parse_money,
+)
+
+__all__ = ["SOURCES", "SOURCE_ORDER", "SourceSpec", "build_schema"]
+
+MIN_DATE = pd.Timestamp("1900-01-01")
+MAX_DATE = pd.Timestamp("2100-01-01")
+
+
+def _date_check(dayfirst: bool, in_range: bool) -> pa.Check:
+    def ok(s: pd.Series) -> pd.Series:
+        d = parse_dates(s, dayfirst=dayfirst)
+        good = d.notna()
+        if in_range:
+            good &= (d >= MIN_DATE) & (d < MAX_DATE)
+        return good
+
+    help_ = DATE_FORMATS_HELP + (" between 1900 and 2099" if in_range else "")
+    return pa.Check(ok, error=help_, name="date")
+
+
+def _money_check(decimal: str, non_negative: bool) -> pa.Check:
+    def ok(s: pd.Series) -> pd.Series:
+        v = parse_money(s, decimal=decimal)
+        good = v.notna() & (v.abs() < 1e12)
+        return good & (v >= 0) if non_negative else good
+
+    what = MONEY_HELP + (", not negative" if non_negative else "") + ", below 10^12"
+    return pa.Check(ok, error=what, name="money")
+
+
+def _int_check(minimum: int | None) -> pa.Check:
+    def ok(s: pd.Series) -> pd.Series:
+        v = parse_integers(s)
+        good = v.notna()
+        return (good & (v >= minimum)).fillna(False) if minimum is not None else good
+
+    what = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+    return pa.Check(ok, error=what, name="integer")
+
+
+_FLAG = pa.Check(lambda s: parse_flags(s).notna(), error="a yes/no flag (Y/N, yes/no, true/false, 1/0)",
+                 name="flag")
+_NOT_BLANK = pa.Check(lambda s: s.astype("string").str.strip().str.len() > 0,
+                      error="a non-blank value", name="not_blank")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    kind: str = "text"  # text | id | date | date_any | money | money_signed | int | int_pos | flag
+    required: bool = False
+    nullable: bool = True
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One source: its raw table, its columns and its keys."""
+
+    name: str
+    table: str
+    columns: tuple[ColumnSpec, ...]
+    references: dict[str, str] = field(default_factory=dict)  # column -> source it refers to
+    key: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _checks(kind: str, dayfirst: bool, decimal: str) -> list[pa.Check]:
+    return {
+        "text": [],
+        "id": [_NOT_BLANK],
+        "date": [_date_check(dayfirst, in_range=True)],
+        "date_any": [_date_check(dayfirst, in_range=False)],
+        "money": [_money_check(decimal, non_negative=True)],
+        "money_signed": [_money_check(decimal, non_negative=False)],
+        "int": [_int_check(None)],
+        "int_pos": [_int_check(0)],
+        "flag": [_FLAG],
+    }[kind]
+
+
+def _returns_reference_order(df: pd.DataFrame) -> pd.Series:
+    """A negative quantity or amount is allowed only on a return line."""
+    is_return = df["returned_order_id"].notna()
+    qty = parse_integers(df["quantity"])
+    amt = parse_money(df["amount"], decimal=df.attrs.get("decimal", "."))
+    negative = (qty < 0).fillna(False) | (amt < 0).fillna(False)
+    return ~negative | is_return
+
+
+SOURCES: dict[str, SourceSpec] = {
+    "customers": SourceSpec(
+        "customers",
+        "raw_customers",
+        (
+            ColumnSpec("customer_id", "id", required=True, nullable=False, unique=True),
+            ColumnSpec("first_name"), ColumnSpec("last_name"), ColumnSpec("email"),
+            ColumnSpec("phone"), ColumnSpec("street"), ColumnSpec("postcode"),
+            ColumnSpec("region"), ColumnSpec("birth_date", "date_any"), ColumnSpec("gender"),
+            ColumnSpec("income_band"), ColumnSpec("signup_date", "date"),
+            ColumnSpec("acquisition_channel"), ColumnSpec("email_opt_in", "flag"),
+        ),
+        key=("customer_id",),
+    ),
+    "transactions": SourceSpec(
+        "transactions",
+        "raw_transactions",
+        (
+            ColumnSpec("order_id", "id", nullable=False),
+            ColumnSpec("customer_id", "id", required=True, nullable=False),
+            ColumnSpec("order_ts", "date", required=True, nullable=False),
+            ColumnSpec("channel"), ColumnSpec("category"),
+            ColumnSpec("quantity", "int"),
+            ColumnSpec("amount", "money_signed", required=True, nullable=False),
+            ColumnSpec("returned_order_id"),
+        ),
+        references={"customer_id": "customers"},
+    ),
+    "campaigns": SourceSpec(
+        "campaigns",
+        "raw_campaigns",
+        (
+            ColumnSpec("campaign_id", "id", required=True, nullable=False, unique=True),
+            ColumnSpec("name"), ColumnSpec("channel", required=True),
+            ColumnSpec("start_date", "date", required=True, nullable=False),
+            ColumnSpec("response_window_days", "int_pos"),
+            ColumnSpec("contact_cost", "money"), ColumnSpec("offer"),
+        ),
+        key=("campaign_id",),
+    ),
+    "campaign_contacts": SourceSpec(
+        "campaign_contacts",
+        "raw_campaign_contacts",
+        (
+            ColumnSpec("campaign_id", "id", required=True, nullable=False),
+            ColumnSpec("customer_id", "id", required=True, nullable=False),
+            ColumnSpec("group", "id", required=True, nullable=False),
+            ColumnSpec("contacted", "flag"),
+            ColumnSpec("contact_date", "date"),
+            ColumnSpec("contact_cost", "money"),
+            ColumnSpec("responded", "flag", required=True, nullable=False),
+            ColumnSpec("response_revenue", "money"),
+        ),
+        references={"campaign_id": "campaigns", "customer_id": "customers"},
+        key=("campaign_id", "customer_id"),
+    ),
+}
+#: Load order: referenced sources first.
+SOURCE_ORDER = ["customers", "transactions", "campaigns", "campaign_contacts"]
+
+
+def build_schema(spec: SourceSpec, *, dayfirst: bool = True, decimal: str = ".") -> pa.DataFrameSchema:
+    """The pandera schema of a source, for the given date and decimal conventions."""
+    cols = {
+        c.name: pa.Column(
+            dtype=None,
+            checks=_checks(c.kind, dayfirst, decimal),
+            nullable=c.nullable,
+            unique=c.unique,
+            report_duplicates="exclude_first",
+            required=True,  # optional columns are added empty before validation
+        )
+        for c in spec.columns
+    }
+    checks = []
+    if spec.name == "transactions":
+        checks.append(pa.Check(_returns_reference_order, name="negative_only_on_returns",
+                               error="quantity and amount >= 0 unless returned_order_id names "
+                                     "the order being returned"))
+    unique = list(spec.key) if len(spec.key) > 1 else None
+    return pa.DataFrameSchema(cols, checks=checks, unique=unique,
+                              report_duplicates="exclude_first", strict=False, coerce=False,
+                              name=spec.name)

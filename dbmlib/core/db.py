@@ -1,0 +1,131 @@
+"""The marketing database: open it, read and write tables, in transactions.
+
+Every stage goes through these helpers, so a table is always replaced in one transaction and a
+DataFrame is always handed to DuckDB the same way (registered under a temporary name, used,
+unregistered).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import config
+
+__all__ = ["connect", "insert_rows", "read_clean", "read_frame", "registered", "replace_tables",
+           "table_exists", "transaction"]
+
+
+def connect(db_path=None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the marketing database.
+
+    Parameters
+    ----------
+    db_path : path-like, optional
+        The DuckDB file; default :data:`~dbmlib.core.config.DEFAULT_DB`.
+    read_only : bool
+        Open without write access (the folder is then not created).
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+        DuckDB's memory is capped at :data:`~dbmlib.core.config.DUCKDB_MEMORY_LIMIT` (sorts,
+        joins and windows spill to disk beyond it).
+    """
+    path = Path(db_path) if db_path is not None else config.DEFAULT_DB
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only,
+                          config={"memory_limit": config.DUCKDB_MEMORY_LIMIT})
+
+
+@contextmanager
+def transaction(con):
+    """Run the block in one DuckDB transaction: committed on success, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def registered(con, name: str, frame: pd.DataFrame):
+    """Make ``frame`` visible to SQL as ``name`` for the duration of the block."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
+def insert_rows(con, table: str, rows: pd.DataFrame) -> None:
+    """Append ``rows`` to an existing ``table``, matching columns by name."""
+    with registered(con, "_dbm_rows", rows):
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _dbm_rows")
+
+
+def replace_tables(con, tables: dict, *, index: bool = True) -> None:
+    """Create or replace each ``{name: frame}`` table, all in one transaction.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    tables : dict of str to DataFrame
+    index : bool
+        Store each frame's index as columns (``reset_index``) — how the stages store frames
+        indexed by customer id. ``False`` stores the columns only.
+    """
+    with transaction(con):
+        for name, df in tables.items():
+            with registered(con, "_dbm_src", df.reset_index() if index else df):
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _dbm_src")
+
+
+def table_exists(con, table: str) -> bool:
+    """Whether the database has a table of that name."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [table]).fetchall()[0][0])
+
+
+def read_frame(con, sql: str, params=None, *, categorical=()) -> pd.DataFrame:
+    """A query's result as a DataFrame, through Arrow: the same frame as DuckDB's ``.df()``
+    (integer columns with missing values become ``Int64``, ENUMs ordered categoricals) but three
+    to six times faster on millions of text rows, where ``.df()`` converts value by value.
+    Text columns named in ``categorical`` (e.g. a file name repeated on every row) arrive as
+    pandas categoricals, dictionary-encoded in Arrow: a fraction of the memory."""
+    rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
+    table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB < 1.4: arrow()
+    for name in categorical:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+    df = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_integer(column.type) and column.null_count:
+            df[name] = column.to_pandas(types_mapper={column.type: pd.Int64Dtype()}.get)
+        elif pa.types.is_dictionary(column.type) and name not in categorical:  # a DuckDB ENUM: ordered, as .df() gives it
+            df[name] = df[name].cat.as_ordered()
+    return df
+
+
+def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clean ``customers`` (indexed by customer id) and ``transactions`` tables.
+
+    Raises
+    ------
+    ValueError
+        When 02_cleaning has not written them yet.
+    """
+    for t in ("customers", "transactions"):
+        if not table_exists(con, t):
+            raise ValueError(f"the clean table {t!r} is missing: run 02_cleaning first")
+    customers = read_frame(con, "SELECT * FROM customers ORDER BY customer_id")
+    tx = read_frame(con, "SELECT * FROM transactions ORDER BY order_ts, order_id")
+    return customers.set_index("customer_id"), tx

@@ -1,0 +1,183 @@
+"""Validate purchase models on held-out data and bootstrap their uncertainty."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..core.progress import bar
+from .clv import PurchaseModel, SpendModel, customer_lifetime_value
+
+__all__ = [
+    "bootstrap_clv",
+    "bootstrap_params",
+    "by_calibration_frequency",
+    "compare_purchase_models",
+    "cumulative_tracking",
+    "holdout_errors",
+    "holdout_split",
+    "parameter_table",
+]
+
+
+def _cal(ch: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in ch.columns if c.endswith("_cal")]
+    return ch[cols].rename(columns=lambda c: c.removesuffix("_cal"))
+
+
+def holdout_errors(model: PurchaseModel, ch: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Predicted vs actual holdout purchases per customer, with MAE and RMSE."""
+    duration = float(ch["duration_holdout"].iloc[0])
+    pred = model.expected_purchases(duration, _cal(ch))
+    out = pd.DataFrame({"actual": ch["frequency_holdout"], "predicted": pred})
+    err = out["predicted"] - out["actual"]
+    return out, {"mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
+                 "actual_total": float(out["actual"].sum()),
+                 "predicted_total": float(out["predicted"].sum())}
+
+
+def holdout_split(order_ts: pd.Series, holdout_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(end, calibration_end)``: the day of the last order and the day ``holdout_days``
+    before it, where the calibration period ends and the holdout begins."""
+    end = pd.Timestamp(order_ts.max()).normalize()
+    return end, end - pd.Timedelta(days=holdout_days)
+
+
+def compare_purchase_models(ch: pd.DataFrame, kinds) -> tuple[dict, pd.DataFrame]:
+    """Fit each purchase model ``kind`` on the calibration columns of ``ch`` (from
+    :func:`~dbmlib.segment.rfm.calibration_and_holdout`) and score it on the holdout.
+
+    Returns
+    -------
+    fitted : dict of kind to fitted :class:`~dbmlib.models.clv.PurchaseModel`
+    comparison : DataFrame indexed by kind
+        MAE, RMSE, actual and predicted holdout totals, and the calibration log-likelihood.
+    """
+    fitted, errors = {}, {}
+    for kind in kinds:
+        fitted[kind] = PurchaseModel(kind).fit(_cal(ch))
+        _, errors[kind] = holdout_errors(fitted[kind], ch)
+    loglik = pd.Series({k: m.log_likelihood_ for k, m in fitted.items()}, name="log_likelihood")
+    return fitted, pd.DataFrame(errors).T.join(loglik)
+
+
+def parameter_table(purchase: PurchaseModel, spend: SpendModel, boot: pd.DataFrame | None = None,
+                    level: float = 0.9) -> pd.DataFrame:
+    """Fitted parameters of the purchase and spend models (spend ones prefixed ``gg_``), with
+    the bootstrap's central ``level`` interval when replicates ``boot`` are given."""
+    fitted = pd.concat([purchase.params_, spend.params_.add_prefix("gg_")])
+    out = pd.DataFrame({"fitted": fitted})
+    if boot is not None:
+        lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+        out[f"boot {lo:.0%}"] = boot.quantile(lo)
+        out[f"boot {hi:.0%}"] = boot.quantile(hi)
+    return out
+
+
+def by_calibration_frequency(ch: pd.DataFrame, predicted: pd.Series, max_bucket: int = 7) -> pd.DataFrame:
+    """Mean actual and predicted holdout purchases by calibration frequency (last bucket = max+)."""
+    bucket = ch["frequency_cal"].clip(upper=max_bucket).astype(int)
+    df = pd.DataFrame({"bucket": bucket, "actual": ch["frequency_holdout"], "predicted": predicted})
+    out = df.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
+                                   predicted=("predicted", "mean"))
+    out.index = [f"{i}+" if i == max_bucket else str(i) for i in out.index]
+    out.index.name = "calibration frequency"
+    return out
+
+
+def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, customer_id_col: str,
+                        datetime_col: str, calibration_end, observation_end,
+                        days_per_time_unit: float = 1.0, step_days: int = 7) -> pd.DataFrame:
+    """Cumulative repeat purchases of the cohort, actual vs model, every ``step_days``.
+
+    Expected = Σ over customers of E[X(t − first purchase)] (the model's population curve);
+    actual counts repeat purchase days (several orders on one day count once, as the summary).
+    """
+    ts = pd.to_datetime(transactions[datetime_col]).dt.normalize()
+    cid, _ = pd.factorize(transactions[customer_id_col])  # integer codes: fast de-duplication
+    df = pd.DataFrame({"cid": cid, "day": ts.to_numpy()}).drop_duplicates()
+    first_day = df.groupby("cid")["day"].transform("min")
+    df = df[(first_day <= pd.Timestamp(calibration_end)).to_numpy()]  # the calibration cohort
+    first_day = first_day[df.index]
+    first = df.groupby("cid")["day"].min()
+    repeats = np.sort(df.loc[(df["day"] > first_day).to_numpy(), "day"].to_numpy())
+    start = first.min()
+    grid = pd.date_range(start + pd.Timedelta(days=step_days), pd.Timestamp(observation_end),
+                         freq=f"{step_days}D")
+    if grid[-1] != pd.Timestamp(observation_end):  # always end on the last observed day
+        grid = grid.append(pd.DatetimeIndex([pd.Timestamp(observation_end)]))
+    births = first.value_counts()
+    rows = []
+    for day in grid:
+        age = ((day - births.index).days / days_per_time_unit).to_numpy(float)
+        alive = age > 0
+        expected = float(np.sum(births.to_numpy()[alive]
+                                * model.expected_purchases_population(age[alive])))
+        rows.append({"date": day, "actual": int(np.searchsorted(repeats, day.to_datetime64(), side="right")),
+                     "expected": expected})
+    out = pd.DataFrame(rows)
+    out["period"] = np.where(out["date"] <= pd.Timestamp(calibration_end), "calibration", "holdout")
+    return out
+
+
+def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30,
+                     seed: int = 0, progress: bool = False, estimate: PurchaseModel | None = None
+                     ) -> pd.DataFrame:
+    """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded);
+    replicates start at ``estimate`` (the model fitted on ``summary``; fitted here if not
+    given). ``progress`` shows a tqdm bar."""
+    rng = np.random.default_rng(seed)
+    start = _start(estimate, PurchaseModel(kind), summary)
+    return pd.DataFrame([PurchaseModel(kind).fit(summary, sample_weight=_resample_counts(rng, len(summary)),
+                                                 initial_params=start).params_
+                         for _ in bar(range(n_boot), desc="bootstrap", enabled=progress)]).reset_index(drop=True)
+
+
+def _start(estimate, blank, summary: pd.DataFrame) -> np.ndarray:
+    """Where replicates start: the caller's full-data estimate, or ``blank`` fitted now."""
+    if estimate is None:
+        return blank.fit(summary).params_.to_numpy()
+    if getattr(estimate, "kind", None) != getattr(blank, "kind", None):
+        raise ValueError(f"the estimate is a {estimate.kind} model, the bootstrap fits {blank.kind}")
+    return estimate.params_.to_numpy()
+
+
+def _resample_counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """How often each of ``n`` customers is drawn in a resample with replacement: the same
+    draw as ``rng.integers(0, n, n)``, kept as counts, so a replicate is a weighted fit on
+    the original rows instead of a copy of them (same estimates, no n-row copy)."""
+    return np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+
+
+def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 30, seed: int = 0,
+                  horizon_months: int = 12, discount_rate_annual: float = 0.10, margin: float = 1.0,
+                  days_per_time_unit: float = 1.0, level: float = 0.9, progress: bool = False,
+                  estimate: tuple[PurchaseModel, SpendModel] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bootstrap over customers (seeded): parameter draws and each customer's CLV interval.
+
+    Each replicate refits both models on a resample of customers (with replacement; kept
+    as per-customer counts, i.e. a weighted fit, started at the full-data estimate) and
+    values *every* customer with the refitted models. ``estimate`` is the (purchase, spend)
+    pair fitted on ``summary``, if the caller has it (else both are fitted here).
+
+    Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
+    ``clv_lo, clv_hi`` (the ``level`` central interval).
+    """
+    rng = np.random.default_rng(seed)
+    purchase, spend = estimate if estimate is not None else (None, None)
+    start_pm = _start(purchase, PurchaseModel(kind), summary)  # replicates start at the estimate
+    start_sm = _start(spend, SpendModel(), summary)
+    params, values = [], []
+    for _ in bar(range(n_boot), desc="bootstrap CLV", enabled=progress):
+        counts = _resample_counts(rng, len(summary))
+        pm = PurchaseModel(kind).fit(summary, sample_weight=counts, initial_params=start_pm)
+        sm = SpendModel().fit(summary, sample_weight=counts, initial_params=start_sm)
+        params.append(pd.concat([pm.params_, sm.params_.add_prefix("gg_")]))
+        values.append(customer_lifetime_value(pm, sm, summary, horizon_months, discount_rate_annual,
+                                              margin, days_per_time_unit).to_numpy())
+    v = np.vstack(values)
+    tail = (1 - level) / 2
+    interval = pd.DataFrame({"clv_lo": np.quantile(v, tail, axis=0),
+                             "clv_hi": np.quantile(v, 1 - tail, axis=0)}, index=summary.index)
+    return pd.DataFrame(params).reset_index(drop=True), interval

@@ -1,0 +1,167 @@
+"""The ``dbm`` command.
+
+``dbm run``        execute the notebooks into ``reports/<run>/`` (see :mod:`dbmlib.run.pipeline`)
+``dbm generate``   write the retail-demo exports to a folder
+``dbm load``       load a source into the marketing database without running notebooks
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..core.errors import InputError, StageError
+from ..core.lock import DatabaseBusyError
+
+__all__ = ["main", "parse_params"]
+
+
+def _literal(text: str):
+    """``3`` → 3, ``true`` → True, ``x`` → "x" (YAML scalar rules)."""
+    return yaml.safe_load(text) if text.strip() else ""
+
+
+def parse_params(pairs: list[str]) -> tuple[dict, dict]:
+    """``["seed=1", "01.errors=raise"]`` → (``{"seed": 1}``, ``{"01": {"errors": "raise"}}``)."""
+    common, per_stage = {}, {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"dbm: -p expects name=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        if "." in key and key.split(".", 1)[0].isdigit():
+            stage, name = key.split(".", 1)
+            per_stage.setdefault(stage.zfill(2), {})[name] = _literal(value)
+        else:
+            common[key] = _literal(value)
+    return common, per_stage
+
+
+def _load_config(path) -> dict:
+    if not path:
+        return {}
+    p = Path(path)
+    if not p.exists():
+        raise SystemExit(f"dbm: config file {p} does not exist")
+    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise SystemExit(f"dbm: {p}: expected a mapping of parameters at the top level")
+    allowed = {"source", "run_name", "seed", "stages", "params", "stage_params", "db_path"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise SystemExit(f"dbm: {p}: unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return data
+
+
+def _cmd_run(args) -> int:
+    from . import pipeline
+
+    cfg = _load_config(args.config)
+    common, per_stage = parse_params(args.param)
+    params = dict(cfg.get("params") or {}) | common
+    stage_params = {str(k).zfill(2): dict(v) for k, v in (cfg.get("stage_params") or {}).items()}
+    for stage, values in per_stage.items():
+        stage_params.setdefault(stage, {}).update(values)
+    try:
+        result = pipeline.run(
+            source=args.source or cfg.get("source", "retail-demo"),
+            run_name=args.run_name or cfg.get("run_name"),
+            seed=args.seed if args.seed is not None else int(cfg.get("seed", 0)),
+            stages=args.stages or cfg.get("stages"),
+            params=params,
+            stage_params=stage_params,
+            db_path=args.db or cfg.get("db_path"),
+            reports_dir=args.reports_dir,
+            notebooks_dir=args.notebooks_dir,
+            lock_wait=args.wait,
+            echo=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except DatabaseBusyError as exc:
+        print(f"dbm run: {exc}", file=sys.stderr)
+        return 3
+    except StageError as exc:
+        print(f"dbm run: FAILED in {exc}\n  partial notebook kept at {exc.output}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"dbm run: {exc}", file=sys.stderr)
+        return 2
+    print(f"report: {result.run_dir}")
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    from ..demo.datasets import make_retail_demo
+
+    out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
+                           purchase_rate=args.purchase_rate)
+    print(out)
+    return 0
+
+
+def _cmd_load(args) -> int:
+    from ..core.db import connect
+    from .sources import load_source
+
+    try:
+        with connect(args.db) as con:
+            reports = load_source(con, args.source, errors=args.errors, rebuild=not args.append)
+    except InputError as exc:
+        print(f"dbm load: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps([r.as_dict() for r in reports], indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dbm", description="dbm-workbench: database marketing "
+                                     "notebooks, run and reported.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="execute the notebooks into reports/<run>/")
+    r.add_argument("--source", help="retail-demo (default), cdnow, cdnow-sample or a folder")
+    r.add_argument("--run-name", help="report folder name (default: the start time)")
+    r.add_argument("--seed", type=int, help="seed for every random step (default 0)")
+    r.add_argument("--stages", nargs="+", help="stage numbers to run, e.g. --stages 01 02")
+    r.add_argument("--config", help="YAML file with source, run_name, seed, stages, params, "
+                   "stage_params")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a notebook parameter; prefix with the stage for one notebook: 01.errors=raise")
+    r.add_argument("--db", help="marketing database file (default data/processed/marketing.duckdb)")
+    r.add_argument("--reports-dir", help="where run folders go (default reports/)")
+    r.add_argument("--notebooks-dir", help="folder of numbered notebooks (default notebooks/)")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if another run holds the database, wait this long for it (default: "
+                   "stop at once with exit code 3)")
+    r.set_defaults(func=_cmd_run)
+
+    g = sub.add_parser("generate", help="write the synthetic retail-demo exports")
+    g.add_argument("out", help="output folder")
+    g.add_argument("--n-customers", type=int, default=20_000)
+    g.add_argument("--purchase-rate", type=float, default=1.0,
+                   help="multiply every purchase rate (15: about 10 orders per customer)")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=_cmd_generate)
+
+    ld = sub.add_parser("load", help="load a source into the marketing database")
+    ld.add_argument("source", help="retail-demo, cdnow, cdnow-sample or a folder")
+    ld.add_argument("--db", help="marketing database file")
+    ld.add_argument("--errors", choices=["raise", "quarantine"], default="raise")
+    ld.add_argument("--append", action="store_true", help="keep what the raw layer holds")
+    ld.set_defaults(func=_cmd_load)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Runs: execute the numbered notebooks with papermill into a report folder.
+
+A run executes ``notebooks/NN_*.ipynb`` in order into ``reports/<run name>/``, writing for
+each notebook the executed ``.ipynb``, an HTML export, and a code-hidden HTML
+(``*.nocode.html``) for readers who don't read code; then ``manifest.json`` (parameters,
+package versions, start, end, duration and status per notebook) and ``metrics.json``
+(the figures each notebook recorded with :func:`dbmlib.core.metrics.record`).
+
+Parameters are injected only into notebooks whose ``parameters`` cell declares them.
+A failing cell stops the run with :class:`~dbmlib.core.errors.StageError` naming the
+notebook and the cell; the partially executed notebook is kept and the database is put back
+as it was before that notebook (:mod:`dbmlib.core.checkpoint`; also after a killed run). One run
+at a time holds a database (:mod:`dbmlib.core.lock`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+from ..core import checkpoint, config
+from ..core.errors import StageError
+from ..core.io import atomic_write_text
+from ..core.lock import database_lock
+from ..core.metrics import read_metrics, to_jsonable
+
+__all__ = ["RunResult", "declared_parameters", "discover_notebooks", "package_versions", "run"]
+
+log = logging.getLogger(__name__)
+
+_PACKAGES = ["dbm-workbench", "pandas", "numpy", "scipy", "scikit-learn", "lifetimes", "duckdb",
+             "pandera", "papermill", "matplotlib", "seaborn", "ipywidgets", "nbconvert"]
+
+
+@dataclass
+class RunResult:
+    """Where a run wrote its outputs and how each notebook ended."""
+
+    run_dir: Path
+    status: str
+    notebooks: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def discover_notebooks(notebooks_dir=None, stages=None) -> list[Path]:
+    """Numbered notebooks in order; ``stages`` (e.g. ``["01", "03"]``) selects a subset."""
+    folder = Path(notebooks_dir or config.NOTEBOOKS_DIR)
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if stages:
+        wanted = {str(s).zfill(2) for s in stages}
+        unknown = wanted - {p.name[:2] for p in found}
+        if unknown:
+            raise ValueError(f"no notebook for stage(s) {sorted(unknown)} in {folder}; "
+                             f"available: {[p.name for p in found]}")
+        found = [p for p in found if p.name[:2] in wanted]
+    if not found:
+        raise ValueError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
+    return found
+
+
+def declared_parameters(notebook: Path) -> dict:
+    """Names and defaults declared in a notebook's ``parameters`` cell."""
+    import papermill as pm
+
+    return {k: v["default"] for k, v in pm.inspect_notebook(str(notebook)).items()}
+
+
+def _kernel_name(preferred: str) -> str:
+    from jupyter_client.kernelspec import find_kernel_specs
+
+    specs = find_kernel_specs()
+    if preferred in specs:
+        return preferred
+    log.warning("Jupyter kernel %r is not registered (run `make venv`); using 'python3'", preferred)
+    return "python3"
+
+
+def _export_html(executed: Path) -> tuple[Path, Path]:
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    nb = nbformat.read(executed, as_version=4)
+    # progress bars arrive as one stream message per redraw ("\r"); keep the final state
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    full = executed.with_suffix(".html")
+    nocode = executed.with_suffix(".nocode.html")
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    atomic_write_text(body, full)
+    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                           exclude_output_prompt=True).from_notebook_node(nb)
+    atomic_write_text(body, nocode)
+    return full, nocode
+
+
+def _source_cell(notebook: Path, executed: Path, cell_index: int) -> tuple[int | None, str]:
+    """1-based position, in the stored notebook, of the executed notebook's failing cell.
+
+    Papermill inserts an ``injected-parameters`` cell, so the executed notebook's index is
+    not the one a user sees in the stored notebook; cells are matched by id.
+    """
+    import nbformat
+
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+        original = nbformat.read(notebook, as_version=4).cells
+    except (OSError, ValueError):
+        return None, ""
+    errored = [c for c in cells if c.cell_type == "code"
+               and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    if errored:
+        failing = errored[0]
+    elif 0 <= cell_index < len(cells):
+        failing = cells[cell_index]
+    else:
+        return None, ""
+    first_line = failing.source.strip().splitlines()[0][:80] if failing.source.strip() else ""
+    for i, cell in enumerate(original, start=1):
+        if cell.get("id") == failing.get("id"):
+            return i, first_line
+    return None, first_line
+
+
+def _stage_params(notebook: Path, common: dict, per_stage: dict) -> tuple[dict, list[str]]:
+    declared = declared_parameters(notebook)
+    merged = dict(common) | dict(per_stage.get(notebook.name[:2], {})) \
+        | dict(per_stage.get(notebook.stem, {}))
+    params = {k: v for k, v in merged.items() if k in declared}
+    unused = sorted(k for k in dict(per_stage.get(notebook.name[:2], {})) if k not in declared)
+    return params, unused
+
+
+def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
+    atomic_write_text(json.dumps(to_jsonable(manifest), indent=2), run_dir / "manifest.json")
+    atomic_write_text(json.dumps(to_jsonable(metrics), indent=2), run_dir / "metrics.json")
+
+
+def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int = 0,
+        stages=None, params: dict | None = None, stage_params: dict | None = None,
+        db_path=None, reports_dir=None, notebooks_dir=None, kernel_name: str | None = None,
+        lock_wait: float = 0.0, echo=print) -> RunResult:
+    """Execute the notebooks; see the module docstring.
+
+    Parameters
+    ----------
+    source : str
+        ``retail-demo`` (generated on first use), ``cdnow``, ``cdnow-sample`` or a folder.
+    run_name : str, optional
+        Report folder name; default the start time ``YYYY-MM-DD_HHMMSS``.
+    seed : int
+        Passed to every notebook that declares ``seed``.
+    stages : list of str, optional
+        Stage numbers to run (``["01"]``); default all.
+    params : dict
+        Parameters for every notebook that declares them.
+    stage_params : dict
+        ``{"01": {...}}``: parameters for one stage (win over ``params``).
+    db_path : path, optional
+        The marketing database; default ``data/processed/marketing.duckdb``.
+    lock_wait : float
+        Seconds to wait when another run holds the database (:mod:`dbmlib.core.lock`); then
+        :class:`~dbmlib.core.lock.DatabaseBusyError`.
+    echo : callable
+        Receives one progress line per notebook (``None`` to be silent).
+    """
+    started = datetime.now()
+    params = dict(params or {})
+    seed = int(params.pop("seed", seed))  # `-p seed=N` is the same as seed=N
+    run_name = run_name or started.strftime("%Y-%m-%d_%H%M%S")
+    run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    notebooks = discover_notebooks(notebooks_dir, stages)
+    db = str(Path(db_path).resolve()) if db_path else str(config.DEFAULT_DB)
+    common = {"source": str(source), "seed": int(seed), "db_path": db, "run_name": run_name}
+    common["interactive"] = False  # widgets degrade to static tables in a scheduled run
+    common |= dict(params or {})
+    kernel = _kernel_name(kernel_name or config.KERNEL_NAME)
+    manifest = {"run_name": run_name, "started": started.isoformat(timespec="seconds"),
+                "source": str(source), "seed": int(seed), "db_path": db, "kernel": kernel,
+                "parameters": common, "stage_parameters": stage_params or {},
+                "versions": package_versions(), "notebooks": []}
+    metrics: dict = {}
+    say = echo or (lambda *_: None)
+    import papermill as pm
+
+    with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
+        interrupted = checkpoint.restore(db)
+        if interrupted:
+            say(f"restored the database to its state before {interrupted} (an earlier run was "
+                "interrupted there)")
+            manifest["restored_before"] = interrupted
+        error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
+                               metrics, say)
+    status = "failed" if error else "ok"
+    finished = datetime.now()
+    manifest |= {"finished": finished.isoformat(timespec="seconds"), "status": status,
+                 "duration_s": round((finished - started).total_seconds(), 2)}
+    _write_summary(run_dir, manifest, metrics)
+    if error:
+        raise error
+    return RunResult(run_dir, status, manifest["notebooks"], metrics)
+
+
+def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say):
+    """Execute the notebooks in order until one fails; returns its StageError or None.
+
+    Each notebook runs between :func:`checkpoint.begin_stage` and ``end_stage``; a failed
+    one is rolled back (:func:`checkpoint.restore`)."""
+    for nb in notebooks:
+        out = run_dir / nb.name
+        nb_params, unused = _stage_params(nb, common, stage_params or {})
+        entry = {"notebook": nb.name, "parameters": nb_params, "unused_parameters": unused,
+                 "start": datetime.now().isoformat(timespec="seconds"), "output": out.name}
+        t0 = time.perf_counter()
+        say(f"[{nb.stem}] running …")
+        error = None
+        checkpoint.begin_stage(common["db_path"], nb.stem)
+        try:
+            pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
+                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+        except pm.PapermillExecutionError as exc:
+            cell, first_line = _source_cell(nb, out, exc.cell_index)
+            error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
+                               f"{first_line}]", output=str(out))
+        except BaseException:  # a dead kernel, Ctrl-C …: undo the stage, then let it propagate
+            checkpoint.restore(common["db_path"])
+            raise
+        if error:
+            checkpoint.restore(common["db_path"])
+            entry["database_restored"] = True
+        else:
+            checkpoint.end_stage(common["db_path"])
+        entry["duration_s"] = round(time.perf_counter() - t0, 2)
+        entry["end"] = datetime.now().isoformat(timespec="seconds")
+        entry["status"] = "failed" if error else "ok"
+        if out.exists():
+            try:
+                entry["html"], entry["html_nocode"] = (p.name for p in _export_html(out))
+            except Exception as exc:  # a report export problem must not hide the run's result
+                entry["html_error"] = str(exc)
+            metrics[nb.stem] = read_metrics(out)
+        if error:
+            entry["error"] = str(error)
+            entry["failed_cell"] = error.cell
+        manifest["notebooks"].append(entry)
+        say(f"[{nb.stem}] {entry['status']} in {entry['duration_s']:.1f} s")
+        if error:
+            return error
+    return None
