@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from dbmlib import plotting
 from dbmlib.models.clv import PurchaseModel
 from dbmlib.models.propensity import gains_table
-from dbmlib.segment import clusters as segment
+from dbmlib import segment
 from dbmlib.segment.rfm import rfm_scores
 
 matplotlib.use("Agg")

@@ -10,8 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 from dbmlib.core.db import read_clean
 from dbmlib.core.errors import InputError
 from dbmlib.demo.datasets import load_cdnow
-from dbmlib.segment import clusters as segment
-from dbmlib.segment import customer_features as features
+from dbmlib import segment
+from dbmlib.segment import customer_table as features
 from dbmlib.segment.explorer import SegmentExplorer
 from dbmlib.segment.rfm import (
     SEGMENTS,

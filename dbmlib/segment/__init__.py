@@ -19,7 +19,7 @@ from .concentration import (
     profitability,
     top_share,
 )
-from .customer_features import (
+from .customer_table import (
     DEMOGRAPHICS,
     contact_costs,
     customer_features,

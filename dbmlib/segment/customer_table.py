@@ -1,4 +1,5 @@
-"""Build the per-customer feature table of the segmentation stage from the clean tables."""
+"""The `customer_features` table of the segmentation stage: one row per customer with RFM,
+scores, named segment, lifecycle state and demographics, built from the clean tables."""
 
 from __future__ import annotations
 
