@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from dbmlib.core.errors import InputError
 from dbmlib.demo.datasets import load_cdnow
@@ -136,7 +137,7 @@ def test_extreme_frequencies_fit_without_nan():
 
 
 def test_unfitted_model_is_a_clear_error(weekly):
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         PurchaseModel().p_alive(weekly)
 
 

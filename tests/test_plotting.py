@@ -6,10 +6,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from dbmlib import plotting
+from dbmlib import plotting, segment
 from dbmlib.models.clv import PurchaseModel
 from dbmlib.models.propensity import gains_table
-from dbmlib import segment
 from dbmlib.segment.rfm import rfm_scores
 
 matplotlib.use("Agg")

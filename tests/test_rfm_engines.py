@@ -44,7 +44,6 @@ def test_duckdb_calibration_equals_numpy(log):
 
 def test_duckdb_reads_parquet_under_a_small_memory_limit(tmp_path):
     """1M rows under 40 MB: the proportion of the 2 GB limit a 50M-row log gets."""
-    from benchmarks.make_logs import CHUNK
 
     d = pd.concat([transaction_log(100_000, seed=k, first_id=k * 100_000) for k in range(3)],
                   ignore_index=True)

@@ -7,10 +7,10 @@ import pytest
 from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 from sklearn.metrics import adjusted_rand_score
 
+from dbmlib import segment
 from dbmlib.core.db import read_clean
 from dbmlib.core.errors import InputError
 from dbmlib.demo.datasets import load_cdnow
-from dbmlib import segment
 from dbmlib.segment import customer_table as features
 from dbmlib.segment.explorer import SegmentExplorer
 from dbmlib.segment.rfm import (

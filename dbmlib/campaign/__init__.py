@@ -24,6 +24,7 @@ from .planning import (
     eligibility,
     expected_profit,
     export_contacts,
+    read_suppression,
     sample_size_two_proportions,
     segment_rule_targets,
     select_targets,
@@ -62,8 +63,8 @@ from .whatif import (
 from .writeback import (
     CONTACT_COLUMNS,
     RESPONSE_CHANNEL,
-    response_order_prefix,
     responders_before_after,
+    response_order_prefix,
     write_back,
     write_back_responses,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "qini_coefficient",
     "qini_curve",
     "read_inputs",
+    "read_suppression",
     "responders_before_after",
     "response_order_prefix",
     "result_metrics",

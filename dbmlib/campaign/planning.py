@@ -36,6 +36,7 @@ __all__ = [
     "eligibility",
     "expected_profit",
     "export_contacts",
+    "read_suppression",
     "sample_size_two_proportions",
     "segment_rule_targets",
     "select_targets",

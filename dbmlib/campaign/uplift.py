@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ..models.propensity import PropensityModel
 from ..models.training_sets import campaign_training_set
@@ -61,7 +63,7 @@ def _check(treatment, y) -> tuple[np.ndarray, np.ndarray]:
     return t, y
 
 
-class _UpliftModel:
+class _UpliftModel(BaseEstimator):
     """Shared parameters: the classifier ``kind`` ("logistic" or "gbm"), extra categorical
     columns, the seed and the training-row cap ``max_rows`` (per classifier), passed to
     every :class:`~dbmlib.models.propensity.PropensityModel`."""
@@ -86,12 +88,15 @@ class TwoModelUplift(_UpliftModel):
     """
 
     def fit(self, X: pd.DataFrame, treatment, y):
+        """Fit one classifier on the treated rows and one on the control rows."""
         t, y = _check(treatment, y)
         self.model_treated_ = self._classifier().fit(X[t == 1], y[t == 1])
         self.model_control_ = self._classifier().fit(X[t == 0], y[t == 0])
         return self
 
     def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
+        """P(response | contacted) − P(response | not contacted) for every row of ``X``."""
+        check_is_fitted(self, "model_treated_")
         return (self.model_treated_.predict_proba(X)[:, 1]
                 - self.model_control_.predict_proba(X)[:, 1])
 
@@ -106,6 +111,8 @@ class ClassTransformationUplift(_UpliftModel):
     """
 
     def fit(self, X: pd.DataFrame, treatment, y):
+        """Fit one classifier on the transformed target, treated and control reweighted to
+        count equally."""
         t, y = _check(treatment, y)
         self.treatment_share_ = float(t.mean())
         w = y * t + (1 - y) * (1 - t)
@@ -115,6 +122,8 @@ class ClassTransformationUplift(_UpliftModel):
         return self
 
     def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
+        """Estimated uplift ``2·P(W=1) − 1`` for every row of ``X``."""
+        check_is_fitted(self, "model_")
         return 2 * self.model_.predict_proba(X)[:, 1] - 1
 
 

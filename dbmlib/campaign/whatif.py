@@ -69,6 +69,7 @@ class CampaignWhatIf:
         self.widget = widgets.VBox([self.budget, self.control, self.cost, self.output])
 
     def outcome(self) -> dict:
+        """:func:`plan_outcome` at the sliders' current budget, control share and contact cost."""
         return plan_outcome(self.uplift, self.value, budget=self.budget.value,
                             control_share=self.control.value, contact_cost=self.cost.value,
                             margin=self.margin)

@@ -15,8 +15,8 @@ from .load import (
     load_frame,
     load_query,
     load_summary,
-    read_mapping,
     raw_table_counts,
+    read_mapping,
     reset_raw_layer,
     validate_frame,
 )
@@ -33,8 +33,8 @@ from .readers import (
     read_table_file,
 )
 from .schemas import (
-    SOURCES,
     SOURCE_ORDER,
+    SOURCES,
     SourceSpec,
     build_schema,
 )

@@ -34,6 +34,7 @@ class StepBar:
         self._running = False
 
     def step(self, name: str) -> None:
+        """Mark the previous step done and show ``name`` as the running one."""
         if name not in self.steps:
             raise ValueError(f"unknown step {name!r}; steps are {self.steps}")
         if self._running:
@@ -42,6 +43,7 @@ class StepBar:
         self._running = True
 
     def close(self) -> None:
+        """Mark the running step done and close the bar."""
         if self._running:
             self._bar.update(1)
             self._running = False

@@ -14,7 +14,13 @@ from sklearn.metrics import adjusted_rand_score
 
 from .datasets import retail_demo_dir
 from .grade import grade_cleaning
-from .truth import read_truth, simulate_responses, true_campaign_effects, true_uplift_of, truth_recovery
+from .truth import (
+    read_truth,
+    simulate_responses,
+    true_campaign_effects,
+    true_uplift_of,
+    truth_recovery,
+)
 
 __all__ = [
     "campaign_truth_check",

@@ -11,7 +11,6 @@ from .btyd_fit import (
     fit_bgnbd,
     fit_gamma_gamma,
     fit_pnbd,
-    gamma_gamma_log_likelihood,
 )
 from .btyd_predict import (
     bgnbd_discounted_purchases,
@@ -22,6 +21,7 @@ from .btyd_validation import (
     bootstrap_clv,
     bootstrap_params,
     by_calibration_frequency,
+    calibration_summary,
     compare_purchase_models,
     cumulative_tracking,
     holdout_errors,
@@ -88,6 +88,7 @@ __all__ = [
     "bootstrap_clv",
     "bootstrap_params",
     "by_calibration_frequency",
+    "calibration_summary",
     "campaign_training_set",
     "channel_shares",
     "check_summary",
@@ -106,7 +107,6 @@ __all__ = [
     "fit_pnbd",
     "fit_response_model",
     "gains_table",
-    "gamma_gamma_log_likelihood",
     "holdout_errors",
     "holdout_split",
     "load_model",

@@ -31,8 +31,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
-__all__ = ["bgnbd_log_likelihood", "compress", "distinct_rows", "fit_bgnbd", "fit_gamma_gamma", "fit_pnbd",
-           "gamma_gamma_log_likelihood"]
+__all__ = ["bgnbd_log_likelihood", "compress", "distinct_rows", "fit_bgnbd", "fit_gamma_gamma", "fit_pnbd"]
 
 
 def distinct_rows(*columns) -> tuple[list[np.ndarray], np.ndarray]:
@@ -242,13 +241,6 @@ def _gg_value(p3, d: _GGData, gradient: bool):
     g_q = np.dot(d.Wx, dpx - digamma(q)) + d.W * np.log(v) - w_l
     g_v = d.W * q / v - p * np.dot(d.wx, t) - q * np.dot(d.w, t)
     return value, np.array([g_p, g_q, g_v])
-
-
-def gamma_gamma_log_likelihood(params, frequency, monetary_value, weights=None) -> float:
-    """Total (weighted) Gamma-Gamma log-likelihood at ``params = (p, q, v)``."""
-    x = np.asarray(frequency, float)
-    w = np.ones_like(x) if weights is None else np.asarray(weights, float)
-    return _gg_value(np.asarray(params, float), _GGData(x, np.asarray(monetary_value, float), w), False)[0]
 
 
 def fit_gamma_gamma(frequency, monetary_value, weights=None, *, penalizer: float = 0.0, initial=None

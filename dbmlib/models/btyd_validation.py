@@ -12,6 +12,7 @@ __all__ = [
     "bootstrap_clv",
     "bootstrap_params",
     "by_calibration_frequency",
+    "calibration_summary",
     "compare_purchase_models",
     "cumulative_tracking",
     "holdout_errors",
@@ -20,7 +21,9 @@ __all__ = [
 ]
 
 
-def _cal(ch: pd.DataFrame) -> pd.DataFrame:
+def calibration_summary(ch: pd.DataFrame) -> pd.DataFrame:
+    """The calibration-period summary (``frequency``, ``recency``, ``T``, ``monetary_value``)
+    of a :func:`~dbmlib.segment.rfm.calibration_and_holdout` table."""
     cols = [c for c in ch.columns if c.endswith("_cal")]
     return ch[cols].rename(columns=lambda c: c.removesuffix("_cal"))
 
@@ -28,7 +31,7 @@ def _cal(ch: pd.DataFrame) -> pd.DataFrame:
 def holdout_errors(model: PurchaseModel, ch: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Predicted vs actual holdout purchases per customer, with MAE and RMSE."""
     duration = float(ch["duration_holdout"].iloc[0])
-    pred = model.expected_purchases(duration, _cal(ch))
+    pred = model.expected_purchases(duration, calibration_summary(ch))
     out = pd.DataFrame({"actual": ch["frequency_holdout"], "predicted": pred})
     err = out["predicted"] - out["actual"]
     return out, {"mae": float(err.abs().mean()), "rmse": float(np.sqrt((err ** 2).mean())),
@@ -55,7 +58,7 @@ def compare_purchase_models(ch: pd.DataFrame, kinds) -> tuple[dict, pd.DataFrame
     """
     fitted, errors = {}, {}
     for kind in kinds:
-        fitted[kind] = PurchaseModel(kind).fit(_cal(ch))
+        fitted[kind] = PurchaseModel(kind).fit(calibration_summary(ch))
         _, errors[kind] = holdout_errors(fitted[kind], ch)
     loglik = pd.Series({k: m.log_likelihood_ for k, m in fitted.items()}, name="log_likelihood")
     return fitted, pd.DataFrame(errors).T.join(loglik)

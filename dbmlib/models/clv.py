@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
 from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_pnbd
@@ -45,6 +47,7 @@ PUBLISHED_CDNOW = {
     "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.44},
 }
 _PENALIZER_RETRIES = (0.001, 0.01, 0.1)
+_NOT_FITTED = "this %(name)s is not fitted yet: call fit(summary) first"
 
 
 class ModelFitError(RuntimeError):
@@ -84,7 +87,7 @@ def check_summary(summary: pd.DataFrame, *, monetary: bool = False, name: str = 
                          expected="some repeat purchases: a BTYD model cannot be fitted without them")
 
 
-class PurchaseModel:
+class PurchaseModel(BaseEstimator):
     """BG/NBD, Pareto/NBD or MBG/NBD purchase model.
 
     Parameters
@@ -162,8 +165,7 @@ class PurchaseModel:
         return fitter, ll
 
     def _check_fitted(self):
-        if not hasattr(self, "params_"):
-            raise RuntimeError("this PurchaseModel is not fitted yet: call fit(summary) first")
+        check_is_fitted(self, "params_", msg=_NOT_FITTED)
 
     def expected_purchases(self, t: float, summary: pd.DataFrame) -> pd.Series:
         """Expected purchases of each customer in the next ``t`` time units."""
@@ -191,7 +193,7 @@ class PurchaseModel:
         return np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(np.asarray(t, float)))
 
 
-class SpendModel:
+class SpendModel(BaseEstimator):
     """Gamma-Gamma model of average spend per repeat transaction.
 
     Fitted on repeat customers (``frequency > 0`` and ``monetary_value > 0``).
@@ -238,8 +240,7 @@ class SpendModel:
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Expected average spend per future transaction of each customer."""
-        if not hasattr(self, "params_"):
-            raise RuntimeError("this SpendModel is not fitted yet: call fit(summary) first")
+        check_is_fitted(self, "params_", msg=_NOT_FITTED)
         check_summary(summary, monetary=True)
         v = self.fitter_.conditional_expected_average_profit(
             summary["frequency"].to_numpy(float), summary["monetary_value"].to_numpy(float))

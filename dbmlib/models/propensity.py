@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
@@ -21,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from ..core.progress import bar as progress_bar
 from .training_sets import CATEGORICAL, NUMERIC
@@ -39,7 +41,7 @@ def _inputs(X: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return X[cols].assign(**{c: X[c].clip(lower=0) for c in NUMERIC})
 
 
-class PropensityModel:
+class PropensityModel(ClassifierMixin, BaseEstimator):
     """A probability-of-event classifier on the features above.
 
     Parameters
@@ -82,6 +84,9 @@ class PropensityModel:
         return Pipeline([("features", pre), ("model", clf)])
 
     def fit(self, X: pd.DataFrame, y, sample_weight=None):
+        """Fit the pipeline on ``X`` (the columns of :data:`~dbmlib.models.training_sets.NUMERIC`,
+        :data:`~dbmlib.models.training_sets.CATEGORICAL` and ``extra_categorical``) and the
+        binary outcome ``y``, on at most ``max_rows`` stratified rows."""
         cols = NUMERIC + CATEGORICAL + list(self.extra_categorical)
         missing = [c for c in cols if c not in X.columns]
         if missing:
@@ -95,7 +100,13 @@ class PropensityModel:
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities of each class (columns ``classes_``) for every row of ``X``."""
+        check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict_proba(_inputs(X, self.feature_names_in_))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The more probable class of every row of ``X``."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def permutation_importance(self, X, y, n_repeats: int = 5, max_rows: int = 4000) -> pd.Series:
         """Mean drop in ROC AUC when each input column is shuffled (seeded; on at most

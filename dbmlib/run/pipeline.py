@@ -49,6 +49,7 @@ class RunResult:
 
 
 def package_versions() -> dict[str, str]:
+    """Python's and the key packages' versions, for a run's manifest."""
     out = {"python": platform.python_version()}
     for name in _PACKAGES:
         try:

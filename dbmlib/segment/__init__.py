@@ -31,8 +31,8 @@ from .explorer import (
 )
 from .rfm import (
     LIFECYCLE_STATES,
-    SEGMENTS,
     SEGMENT_GRID,
+    SEGMENTS,
     calibration_and_holdout,
     lifecycle,
     rfm_scores,

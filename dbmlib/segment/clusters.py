@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["RFMClusterer", "cluster_profiles"]
 
 
-class RFMClusterer:
+class RFMClusterer(ClusterMixin, BaseEstimator):
     """k-means on scaled log-RFM (plus optional one-hot demographics), k chosen by silhouette.
 
     Parameters
@@ -54,6 +56,8 @@ class RFMClusterer:
         return np.hstack(parts)
 
     def fit(self, X: pd.DataFrame, y=None):
+        """Cluster the customers of ``X`` (``recency_days``, ``orders``, ``revenue`` and the
+        demographic columns) for every k of ``k_range`` and keep the best by silhouette."""
         lo, hi = self.k_range
         if lo < 2 or hi < lo:
             raise ValueError(f"k_range must be (lo, hi) with 2 <= lo <= hi, got {self.k_range}")
@@ -80,6 +84,8 @@ class RFMClusterer:
         return rank[raw]
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Cluster label of each customer of ``X`` (0 = the highest-revenue cluster)."""
+        check_is_fitted(self, "model_")
         return self._relabel(self.model_.predict(self._features(X, fit=False)))
 
 
