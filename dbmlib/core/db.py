@@ -7,7 +7,7 @@ unregistered).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -58,12 +58,18 @@ def transaction(con):
 
 @contextmanager
 def registered(con, name: str, frame: pd.DataFrame):
-    """Make ``frame`` visible to SQL as ``name`` for the duration of the block."""
+    """Make ``frame`` visible to SQL as ``name`` for the duration of the block.
+
+    When the block fails inside a transaction, DuckDB refuses every statement until the
+    rollback, unregistering included; the block's own error is the one raised."""
     con.register(name, frame)
     try:
         yield name
-    finally:
-        con.unregister(name)
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
 
 
 def insert_rows(con, table: str, rows: pd.DataFrame) -> None:
