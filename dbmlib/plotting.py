@@ -44,7 +44,7 @@ def orders_per_month(monthly: pd.DataFrame, *, value: str = "orders", ax=None) -
     """Stacked area of orders (or revenue) per month by channel.
 
     ``monthly`` has columns ``month``, ``channel`` and ``value`` (see
-    :func:`dbmlib.overview.orders_per_month`).
+    :func:`dbmlib.collect.overview.orders_per_month`).
     """
     fig, ax = _figure(ax)
     wide = monthly.pivot_table(index="month", columns="channel", values=value, aggfunc="sum",

@@ -1,123 +1,18 @@
 """Stage 05, campaigns: eligibility, target lists and control groups, experiment evaluation
 (lift, significance, ROI), uplift models, the what-if explorer and write-back of responses.
+
+The public names of the modules below (each module's ``__all__``).
 """
 
 from __future__ import annotations
 
-from .evaluation import (
-    evaluate_ab,
-    evaluate_by,
-    evaluate_campaigns,
-)
-from .history import (
-    RESULT_COLUMNS,
-    combine_results,
-    control_power,
-    evaluate_by_campaign,
-    read_inputs,
-    result_metrics,
-)
-from .planning import (
-    CONTACT_FIELDS,
-    assign_groups,
-    check_cell_sizes,
-    eligibility,
-    expected_profit,
-    export_contacts,
-    read_suppression,
-    sample_size_two_proportions,
-    segment_rule_targets,
-    select_targets,
-)
-from .targeting import (
-    RULES,
-    build_plan,
-    campaign_id_for,
-    compare_lists,
-    eligible_pool,
-    exclusion_counts,
-    list_size,
-    plan_strata,
-    plan_table,
-    target_list,
-    targeting_rule,
-)
-from .uplift import (
-    UPLIFT_MODELS,
-    ClassTransformationUplift,
-    TwoModelUplift,
-    UpliftComparison,
-    auuc,
-    compare_uplift_models,
-    evaluate_models,
-    qini_coefficient,
-    qini_curve,
-    uplift_by_decile,
-    uplift_curve,
-)
-from .whatif import (
-    CampaignWhatIf,
-    plan_outcome,
-    what_if_table,
-)
-from .writeback import (
-    CONTACT_COLUMNS,
-    RESPONSE_CHANNEL,
-    responders_before_after,
-    response_order_prefix,
-    write_back,
-    write_back_responses,
-)
+from . import evaluation, history, planning, targeting, uplift, whatif, writeback
+from .evaluation import *  # noqa: F403
+from .history import *  # noqa: F403
+from .planning import *  # noqa: F403
+from .targeting import *  # noqa: F403
+from .uplift import *  # noqa: F403
+from .whatif import *  # noqa: F403
+from .writeback import *  # noqa: F403
 
-__all__ = [
-    "CONTACT_COLUMNS",
-    "CONTACT_FIELDS",
-    "CampaignWhatIf",
-    "ClassTransformationUplift",
-    "RESPONSE_CHANNEL",
-    "RESULT_COLUMNS",
-    "RULES",
-    "TwoModelUplift",
-    "UPLIFT_MODELS",
-    "UpliftComparison",
-    "assign_groups",
-    "auuc",
-    "build_plan",
-    "campaign_id_for",
-    "check_cell_sizes",
-    "combine_results",
-    "compare_lists",
-    "compare_uplift_models",
-    "control_power",
-    "eligibility",
-    "eligible_pool",
-    "evaluate_ab",
-    "evaluate_by",
-    "evaluate_by_campaign",
-    "evaluate_campaigns",
-    "evaluate_models",
-    "exclusion_counts",
-    "expected_profit",
-    "export_contacts",
-    "list_size",
-    "plan_outcome",
-    "plan_strata",
-    "plan_table",
-    "qini_coefficient",
-    "qini_curve",
-    "read_inputs",
-    "read_suppression",
-    "responders_before_after",
-    "response_order_prefix",
-    "result_metrics",
-    "sample_size_two_proportions",
-    "segment_rule_targets",
-    "select_targets",
-    "target_list",
-    "targeting_rule",
-    "uplift_by_decile",
-    "uplift_curve",
-    "what_if_table",
-    "write_back",
-    "write_back_responses",
-]
+__all__ = sorted({*evaluation.__all__, *history.__all__, *planning.__all__, *targeting.__all__, *uplift.__all__, *whatif.__all__, *writeback.__all__})

@@ -5,7 +5,7 @@ the same campaign twice leaves the same rows once):
 
 1. it writes the campaign, its contact history and its response purchases as source files
    into a *feedback folder* (``<campaign_id>/campaigns.csv``, ``campaign_contacts.csv``,
-   ``transactions.csv``) that :func:`dbmlib.collect.load.load_source` loads with the source on
+   ``transactions.csv``) that :func:`dbmlib.run.sources.load_source` loads with the source on
    every later run — so the next run's RFM, scores and frequency caps see them (the raw
    export files themselves are never touched);
 2. it replaces the campaign's rows in the clean tables of the current database
