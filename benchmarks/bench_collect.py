@@ -21,7 +21,7 @@ from common import measure
 
 from dbmlib.collect import load as collect
 from dbmlib.core.db import connect
-from dbmlib.demo.datasets import make_retail_demo
+from dbmlib.demo import make_retail_demo
 
 
 def main(argv=None) -> None:

@@ -28,8 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import write_section
 
-from dbmlib.demo import datasets
-from dbmlib.demo.datasets import make_retail_demo
+from dbmlib.demo import datasets, make_retail_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,13 +7,13 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "calibration_plot",
-    "lift_charts",
     "clv_distribution",
     "cohort_heatmap",
     "frequency_recency_matrix",
     "gains_chart",
     "holdout_by_frequency",
     "lift_chart",
+    "lift_charts",
     "lorenz",
     "orders_per_month",
     "p_alive_heatmap",

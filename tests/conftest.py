@@ -4,7 +4,7 @@ import pytest
 
 from dbmlib.collect import load as collect
 from dbmlib.core.db import connect
-from dbmlib.demo.datasets import make_retail_demo
+from dbmlib.demo import make_retail_demo
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dbmlib.core.io import sha256_file
-from dbmlib.demo.datasets import load_cdnow, make_retail_demo
+from dbmlib.demo import load_cdnow, make_retail_demo
 from dbmlib.demo.retail_demo import N_TEST_ACCOUNTS, PROBLEM_RATES
 
 FILES = ["customers.csv", "transactions.csv", "campaigns.csv", "campaign_contacts.csv",

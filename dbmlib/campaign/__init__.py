@@ -7,12 +7,19 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import evaluation, history, planning, targeting, uplift, whatif, writeback
-from .evaluation import *  # noqa: F403
-from .history import *  # noqa: F403
-from .planning import *  # noqa: F403
-from .targeting import *  # noqa: F403
-from .uplift import *  # noqa: F403
-from .whatif import *  # noqa: F403
-from .writeback import *  # noqa: F403
+from .evaluation import *
+from .history import *
+from .planning import *
+from .targeting import *
+from .uplift import *
+from .whatif import *
+from .writeback import *
 
-__all__ = sorted({*evaluation.__all__, *history.__all__, *planning.__all__, *targeting.__all__, *uplift.__all__, *whatif.__all__, *writeback.__all__})
+__all__: list[str] = []
+__all__ += evaluation.__all__
+__all__ += history.__all__
+__all__ += planning.__all__
+__all__ += targeting.__all__
+__all__ += uplift.__all__
+__all__ += whatif.__all__
+__all__ += writeback.__all__

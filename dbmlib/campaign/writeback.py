@@ -26,8 +26,14 @@ from ..core.errors import InputError
 from ..core.io import atomic_write_csv
 from ..segment.rfm import rfm_table
 
-__all__ = ["CONTACT_COLUMNS", "RESPONSE_CHANNEL", "response_order_prefix", "responders_before_after", "write_back",
-           "write_back_responses"]
+__all__ = [
+    "CONTACT_COLUMNS",
+    "RESPONSE_CHANNEL",
+    "responders_before_after",
+    "response_order_prefix",
+    "write_back",
+    "write_back_responses",
+]
 
 CONTACT_COLUMNS = ["campaign_id", "customer_id", "group", "contacted", "contact_date",
                    "contact_cost", "responded", "response_revenue"]

@@ -7,8 +7,11 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import cleaning, dedupe, standardise
-from .cleaning import *  # noqa: F403
-from .dedupe import *  # noqa: F403
-from .standardise import *  # noqa: F403
+from .cleaning import *
+from .dedupe import *
+from .standardise import *
 
-__all__ = sorted({*cleaning.__all__, *dedupe.__all__, *standardise.__all__})
+__all__: list[str] = []
+__all__ += cleaning.__all__
+__all__ += dedupe.__all__
+__all__ += standardise.__all__

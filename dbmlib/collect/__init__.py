@@ -7,9 +7,13 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import load, overview, readers, schemas
-from .load import *  # noqa: F403
-from .overview import *  # noqa: F403
-from .readers import *  # noqa: F403
-from .schemas import *  # noqa: F403
+from .load import *
+from .overview import *
+from .readers import *
+from .schemas import *
 
-__all__ = sorted({*load.__all__, *overview.__all__, *readers.__all__, *schemas.__all__})
+__all__: list[str] = []
+__all__ += load.__all__
+__all__ += overview.__all__
+__all__ += readers.__all__
+__all__ += schemas.__all__

@@ -48,8 +48,8 @@ __all__ = [
     "load_frame",
     "load_query",
     "load_summary",
-    "read_mapping",
     "raw_table_counts",
+    "read_mapping",
     "reset_raw_layer",
     "validate_frame",
 ]

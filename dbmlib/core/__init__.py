@@ -21,17 +21,29 @@ from . import (
     privacy,
     progress,
 )
-from .checkpoint import *  # noqa: F403
-from .config import *  # noqa: F403
-from .db import *  # noqa: F403
-from .display import *  # noqa: F403
-from .errors import *  # noqa: F403
-from .fast_text import *  # noqa: F403
-from .io import *  # noqa: F403
-from .lock import *  # noqa: F403
-from .metrics import *  # noqa: F403
-from .parsing import *  # noqa: F403
-from .privacy import *  # noqa: F403
-from .progress import *  # noqa: F403
+from .checkpoint import *
+from .config import *
+from .db import *
+from .display import *
+from .errors import *
+from .fast_text import *
+from .io import *
+from .lock import *
+from .metrics import *
+from .parsing import *
+from .privacy import *
+from .progress import *
 
-__all__ = sorted({*checkpoint.__all__, *config.__all__, *db.__all__, *display.__all__, *errors.__all__, *fast_text.__all__, *io.__all__, *lock.__all__, *metrics.__all__, *parsing.__all__, *privacy.__all__, *progress.__all__})
+__all__: list[str] = []
+__all__ += checkpoint.__all__
+__all__ += config.__all__
+__all__ += db.__all__
+__all__ += display.__all__
+__all__ += errors.__all__
+__all__ += fast_text.__all__
+__all__ += io.__all__
+__all__ += lock.__all__
+__all__ += metrics.__all__
+__all__ += parsing.__all__
+__all__ += privacy.__all__
+__all__ += progress.__all__

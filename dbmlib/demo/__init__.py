@@ -7,11 +7,17 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import checks, datasets, grade, retail_demo, simulate, truth
-from .checks import *  # noqa: F403
-from .datasets import *  # noqa: F403
-from .grade import *  # noqa: F403
-from .retail_demo import *  # noqa: F403
-from .simulate import *  # noqa: F403
-from .truth import *  # noqa: F403
+from .checks import *
+from .datasets import *
+from .grade import *
+from .retail_demo import *
+from .simulate import *
+from .truth import *
 
-__all__ = sorted({*checks.__all__, *datasets.__all__, *grade.__all__, *retail_demo.__all__, *simulate.__all__, *truth.__all__})
+__all__: list[str] = []
+__all__ += checks.__all__
+__all__ += datasets.__all__
+__all__ += grade.__all__
+__all__ += retail_demo.__all__
+__all__ += simulate.__all__
+__all__ += truth.__all__

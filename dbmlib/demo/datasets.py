@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core import config
-from .retail_demo import RetailDemoConfig, make_retail_demo
 
-__all__ = ["RetailDemoConfig", "cdnow_path", "load_cdnow", "make_retail_demo", "retail_demo_dir"]
+__all__ = ["cdnow_path", "load_cdnow", "retail_demo_dir"]
 
 
 def cdnow_path(sample: bool = False) -> Path:

@@ -2,7 +2,7 @@
 
 The generators draw every customer's latent traits first and then all purchase times
 at once (no Python loop per customer), so they scale to millions of customers. They are
-used by :func:`dbmlib.demo.datasets.make_retail_demo` and by the benchmarks.
+used by :func:`dbmlib.demo.retail_demo.make_retail_demo` and by the benchmarks.
 
 The BG/NBD process (Fader, Hardie & Lee, 2005): while alive, a customer buys as a
 Poisson process with rate ``lam ~ Gamma(r, alpha)``; after every *repeat* purchase the

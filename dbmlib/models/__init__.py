@@ -17,14 +17,23 @@ from . import (
     spark,
     training_sets,
 )
-from .btyd_fit import *  # noqa: F403
-from .btyd_predict import *  # noqa: F403
-from .btyd_validation import *  # noqa: F403
-from .clv import *  # noqa: F403
-from .propensity import *  # noqa: F403
-from .response import *  # noqa: F403
-from .scoring import *  # noqa: F403
-from .spark import *  # noqa: F403
-from .training_sets import *  # noqa: F403
+from .btyd_fit import *
+from .btyd_predict import *
+from .btyd_validation import *
+from .clv import *
+from .propensity import *
+from .response import *
+from .scoring import *
+from .spark import *
+from .training_sets import *
 
-__all__ = sorted({*btyd_fit.__all__, *btyd_predict.__all__, *btyd_validation.__all__, *clv.__all__, *propensity.__all__, *response.__all__, *scoring.__all__, *spark.__all__, *training_sets.__all__})
+__all__: list[str] = []
+__all__ += btyd_fit.__all__
+__all__ += btyd_predict.__all__
+__all__ += btyd_validation.__all__
+__all__ += clv.__all__
+__all__ += propensity.__all__
+__all__ += response.__all__
+__all__ += scoring.__all__
+__all__ += spark.__all__
+__all__ += training_sets.__all__

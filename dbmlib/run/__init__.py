@@ -7,8 +7,11 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import cli, pipeline, sources
-from .cli import *  # noqa: F403
-from .pipeline import *  # noqa: F403
-from .sources import *  # noqa: F403
+from .cli import *
+from .pipeline import *
+from .sources import *
 
-__all__ = sorted({*cli.__all__, *pipeline.__all__, *sources.__all__})
+__all__: list[str] = []
+__all__ += cli.__all__
+__all__ += pipeline.__all__
+__all__ += sources.__all__

@@ -94,7 +94,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    from ..demo.datasets import make_retail_demo
+    from ..demo import make_retail_demo
 
     out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
                            purchase_rate=args.purchase_rate)

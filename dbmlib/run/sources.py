@@ -15,7 +15,8 @@ import pandas as pd
 
 from ..collect.load import LoadReport, load_feedback, load_folder, load_frame, reset_raw_layer
 from ..core.io import sha256_file
-from ..demo.datasets import cdnow_path, load_cdnow, make_retail_demo, retail_demo_dir
+from ..demo.datasets import cdnow_path, load_cdnow, retail_demo_dir
+from ..demo.retail_demo import make_retail_demo
 
 __all__ = ["feedback_dir", "load_cdnow_source", "load_source"]
 

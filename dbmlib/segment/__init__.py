@@ -7,11 +7,17 @@ The public names of the modules below (each module's ``__all__``).
 from __future__ import annotations
 
 from . import clusters, cohorts, concentration, customer_table, explorer, rfm
-from .clusters import *  # noqa: F403
-from .cohorts import *  # noqa: F403
-from .concentration import *  # noqa: F403
-from .customer_table import *  # noqa: F403
-from .explorer import *  # noqa: F403
-from .rfm import *  # noqa: F403
+from .clusters import *
+from .cohorts import *
+from .concentration import *
+from .customer_table import *
+from .explorer import *
+from .rfm import *
 
-__all__ = sorted({*clusters.__all__, *cohorts.__all__, *concentration.__all__, *customer_table.__all__, *explorer.__all__, *rfm.__all__})
+__all__: list[str] = []
+__all__ += clusters.__all__
+__all__ += cohorts.__all__
+__all__ += concentration.__all__
+__all__ += customer_table.__all__
+__all__ += explorer.__all__
+__all__ += rfm.__all__
