@@ -42,13 +42,13 @@ def test_notebook_hygiene(path):
 def test_run_retail_demo_end_to_end(tmp_path):
     reports = tmp_path / "reports"
     dbm("run", "--source", "retail-demo", "--run-name", "demo", "--db", str(tmp_path / "m.duckdb"),
-        "--reports-dir", str(reports), "-p", "n_customers=2000", "-p", "seed=3")
+        "--reports-dir", str(reports), "-p", "n_customers=2000", "-p", "seed=3", "--round", "next")
     run = reports / "demo"
     for f in ["01_collection.ipynb", "01_collection.html", "01_collection.nocode.html",
               "manifest.json", "metrics.json"]:
         assert (run / f).exists(), f
     manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["status"] == "ok" and manifest["seed"] == 3
+    assert manifest["status"] == "ok" and manifest["seed"] == 3 and manifest["loop"]["round"] == 1
     nb = manifest["notebooks"][0]
     assert nb["status"] == "ok" and nb["duration_s"] > 0
     assert nb["parameters"]["n_customers"] == 2000

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from dbmlib import clean, collect, demo, models, segment
-from dbmlib.core import database_path, record_all, record_each, replace_tables
-from dbmlib.core.config import DEFAULT_DB
+from dbmlib.core import record_all, record_each, replace_tables
 from dbmlib.core.db import connect, read_frame
 from dbmlib.core.errors import InputError
 
@@ -23,11 +22,6 @@ def test_record_each_names_casts_and_rounds():
     assert out == {"p.x.y.fitted": 1.2346, "p.x.z.fitted": 2.0}
     assert type(record_each("f.{}", pd.Series({"k": np.bool_(True)}), bool, display=False)["f.k"]) is bool
     assert record_all({"a": 1, "b": np.float64(0.5)}, display=False) == {"a": 1, "b": 0.5}
-
-
-def test_database_path_default_and_explicit(tmp_path):
-    assert database_path("") == DEFAULT_DB and database_path(None) == DEFAULT_DB
-    assert database_path(str(tmp_path / "x.duckdb")) == tmp_path / "x.duckdb"
 
 
 def test_replace_tables_is_one_transaction(tmp_path):

@@ -24,6 +24,7 @@ import pandas as pd
 from ..core.db import insert_rows, table_exists, transaction
 from ..core.errors import InputError
 from ..core.io import atomic_write_csv
+from ..core.lineage import touch
 from ..segment.rfm import rfm_table
 
 __all__ = [
@@ -117,6 +118,8 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
                                                    "order_id LIKE ?", [prefix])
         if table_exists(con, "transactions_model"):
             _replace(con, "transactions_model", clean_tx, "order_id LIKE ?", [prefix])
+        touch(con, ["campaigns", "campaign_contacts", "transactions", "transactions_model"],
+              stage="05_campaigns write-back")
     return counts
 
 

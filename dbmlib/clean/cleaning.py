@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..core.db import insert_rows, read_frame, registered, table_exists, transaction
 from ..core.fast_text import fullmatch, isin, lookup, positions
+from ..core.lineage import record_lineage
 from ..core.parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates
@@ -427,6 +428,9 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     if write:
         bar.step("write")
         _write(con, tables, rejects_df)
+        raw = [t for t in ("raw_customers", "raw_transactions", "raw_campaigns", "raw_campaign_contacts")
+               if table_exists(con, t)]
+        record_lineage(con, list(tables), stage="02_cleaning", inputs=raw)
     return CleanResult(tables, quality_log, rejects_df, reconciliation)
 
 

@@ -455,7 +455,7 @@ def raw_table_counts(con) -> pd.DataFrame:
             n, files = con.execute(
                 f"SELECT count(*), count(DISTINCT _source_file) FROM {t}").fetchall()[0]
             rej = con.execute("SELECT count(DISTINCT (source_file, source_row)) FROM rejects "
-                              "WHERE source_table = ?", [t]).fetchall()[0][0]
+                              "WHERE source_table = ? AND stage = 'collect'", [t]).fetchall()[0][0]
         rows.append({"source": name, "table": t, "rows": n, "rejected_rows": rej, "files": files})
     return pd.DataFrame(rows).set_index("source")
 

@@ -58,10 +58,12 @@ def previews(con, counts: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:
             for _, row in counts.iterrows() if row["rows"]}
 
 
-def rejects_summary(con) -> pd.DataFrame:
-    """Rejected rows per table, column and rule."""
+def rejects_summary(con, stage: str | None = None) -> pd.DataFrame:
+    """Rejected rows per table, column and rule; of one ``stage`` only (``"collect"``,
+    ``"clean"``) when given, so each stage reports its own rejects."""
     if not table_exists(con, "rejects"):
         return pd.DataFrame(columns=["stage", "source_table", "column_name", "rule", "rows"])
+    where = "WHERE stage = ? " if stage else ""
     return con.execute(
         "SELECT stage, source_table, column_name, rule, count(DISTINCT source_row) AS rows "
-        "FROM rejects GROUP BY ALL ORDER BY rows DESC").df()
+        f"FROM rejects {where}GROUP BY ALL ORDER BY rows DESC", [stage] if stage else []).df()

@@ -7,20 +7,7 @@ The public names of the modules below (each module's ``__all__``).
 
 from __future__ import annotations
 
-from . import (
-    checkpoint,
-    config,
-    db,
-    display,
-    errors,
-    fast_text,
-    io,
-    lock,
-    metrics,
-    parsing,
-    privacy,
-    progress,
-)
+from . import checkpoint, config, db, display, errors, fast_text, io, lineage, lock, metrics, parsing, privacy, progress
 from .checkpoint import *
 from .config import *
 from .db import *
@@ -28,6 +15,7 @@ from .display import *
 from .errors import *
 from .fast_text import *
 from .io import *
+from .lineage import *
 from .lock import *
 from .metrics import *
 from .parsing import *
@@ -42,6 +30,7 @@ __all__ += display.__all__
 __all__ += errors.__all__
 __all__ += fast_text.__all__
 __all__ += io.__all__
+__all__ += lineage.__all__
 __all__ += lock.__all__
 __all__ += metrics.__all__
 __all__ += parsing.__all__

@@ -15,7 +15,6 @@ __all__ = [
     "PROJ_ROOT",
     "RAW_DIR",
     "REPORTS_DIR",
-    "database_path",
 ]
 
 PROJ_ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +30,3 @@ DEFAULT_DB = PROCESSED_DIR / "marketing.duckdb"
 DUCKDB_MEMORY_LIMIT = os.environ.get("DBM_DUCKDB_MEMORY", "2GB")
 #: Name of the Jupyter kernel that `make` registers inside .venv.
 KERNEL_NAME = "dbm-workbench"
-
-
-def database_path(db_path: str | Path | None = "") -> Path:
-    """The marketing database a stage uses: ``db_path``, or :data:`DEFAULT_DB` when empty."""
-    return Path(db_path) if db_path else DEFAULT_DB

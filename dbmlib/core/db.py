@@ -78,7 +78,7 @@ def insert_rows(con, table: str, rows: pd.DataFrame) -> None:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _dbm_rows")
 
 
-def replace_tables(con, tables: dict, *, index: bool = True) -> None:
+def replace_tables(con, tables: dict, *, index: bool = True, stage: str | None = None, inputs=()) -> None:
     """Create or replace each ``{name: frame}`` table, all in one transaction.
 
     Parameters
@@ -88,11 +88,18 @@ def replace_tables(con, tables: dict, *, index: bool = True) -> None:
     index : bool
         Store each frame's index as columns (``reset_index``) — how the stages store frames
         indexed by customer id. ``False`` stores the columns only.
+    stage, inputs : str, list of str
+        With a ``stage``, the tables' lineage is recorded in the same transaction: built by
+        ``stage`` from the tables ``inputs`` (:func:`~dbmlib.core.lineage.record_lineage`).
     """
+    from .lineage import record_lineage
+
     with transaction(con):
         for name, df in tables.items():
             with registered(con, "_dbm_src", df.reset_index() if index else df):
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _dbm_src")
+        if stage is not None:
+            record_lineage(con, list(tables), stage=stage, inputs=inputs)
 
 
 def table_exists(con, table: str) -> bool:

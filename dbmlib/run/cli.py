@@ -78,6 +78,7 @@ def _cmd_run(args) -> int:
             reports_dir=args.reports_dir,
             notebooks_dir=args.notebooks_dir,
             lock_wait=args.wait,
+            loop_round=args.loop_round,
             echo=lambda line: print(line, file=sys.stderr, flush=True),
         )
     except DatabaseBusyError as exc:
@@ -131,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "stage_params")
     r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a notebook parameter; prefix with the stage for one notebook: 01.errors=raise")
-    r.add_argument("--db", help="marketing database file (default data/processed/marketing.duckdb)")
+    r.add_argument("--db", help="marketing database file (default: the source's own, "
+                   "data/processed/<source>.duckdb)")
+    r.add_argument("--round", dest="loop_round", metavar="next",
+                   help="play the next round of the campaign loop: load the campaigns written back by "
+                   "earlier rounds, measure the last one, plan and write back this round's (default: a "
+                   "pristine run that changes nothing for the next one)")
     r.add_argument("--reports-dir", help="where run folders go (default reports/)")
     r.add_argument("--notebooks-dir", help="folder of numbered notebooks (default notebooks/)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",

@@ -26,11 +26,12 @@ from pathlib import Path
 
 from ..core import checkpoint, config
 from ..core.errors import StageError
-from ..core.io import atomic_write_text
+from ..core.io import atomic_write_text, sha256_file
 from ..core.lock import database_lock
 from ..core.metrics import read_metrics, to_jsonable
+from .sources import database_for, feedback_dir
 
-__all__ = ["RunResult", "declared_parameters", "discover_notebooks", "package_versions", "run"]
+__all__ = ["RunResult", "declared_parameters", "discover_notebooks", "loop_parameters", "package_versions", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,27 @@ def _stage_params(notebook: Path, common: dict, per_stage: dict) -> tuple[dict, 
     return params, unused
 
 
+def loop_parameters(loop_round: str | None, feedback: Path) -> dict:
+    """The campaign loop's settings for a run, and what the manifest records of them.
+
+    Without ``loop_round`` the run is pristine: 01 loads no written-back campaign and 05 writes
+    none back (``round_no`` 0). With ``"next"`` it plays round *k* = 1 + the rounds already
+    written back to ``feedback``: 01 loads them, 05 measures the last one and writes this
+    round's back. Returns ``{"round", "feedback_inputs" (file, sha256), "parameters"}``.
+    """
+    if loop_round is None:
+        return {"round": 0, "feedback_inputs": [],
+                "parameters": {"feedback": False, "write_back": False, "round_no": 0}}
+    if str(loop_round) != "next":
+        raise ValueError(f"--round {loop_round}: the loop advances one round at a time; use --round next")
+    done = sorted(p for p in feedback.iterdir() if p.is_dir()) if feedback.is_dir() else []
+    inputs = [{"file": f"{p.parent.name}/{p.name}", "sha256": sha256_file(p)}
+              for d in done for p in sorted(d.glob("*.csv"))]
+    k = len(done) + 1
+    return {"round": k, "feedback_inputs": inputs,
+            "parameters": {"feedback": True, "write_back": True, "round_no": k}}
+
+
 def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
     atomic_write_text(json.dumps(to_jsonable(manifest), indent=2), run_dir / "manifest.json")
     atomic_write_text(json.dumps(to_jsonable(metrics), indent=2), run_dir / "metrics.json")
@@ -155,7 +177,7 @@ def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
 def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int = 0,
         stages=None, params: dict | None = None, stage_params: dict | None = None,
         db_path=None, reports_dir=None, notebooks_dir=None, kernel_name: str | None = None,
-        lock_wait: float = 0.0, echo=print) -> RunResult:
+        lock_wait: float = 0.0, loop_round: str | None = None, echo=print) -> RunResult:
     """Execute the notebooks; see the module docstring.
 
     Parameters
@@ -173,7 +195,12 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     stage_params : dict
         ``{"01": {...}}``: parameters for one stage (win over ``params``).
     db_path : path, optional
-        The marketing database; default ``data/processed/marketing.duckdb``.
+        The marketing database; default the source's own
+        (:func:`~dbmlib.run.sources.database_for`).
+    loop_round : {"next"}, optional
+        Play the next round of the campaign loop (:func:`loop_parameters`); default a pristine
+        run: nothing written back, nothing from earlier runs loaded, so the same parameters
+        give the same numbers.
     lock_wait : float
         Seconds to wait when another run holds the database (:mod:`dbmlib.core.lock`); then
         :class:`~dbmlib.core.lock.DatabaseBusyError`.
@@ -187,14 +214,16 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
     notebooks = discover_notebooks(notebooks_dir, stages)
-    db = str(Path(db_path).resolve()) if db_path else str(config.DEFAULT_DB)
+    size = {k: params[k] for k in ("n_customers", "purchase_rate") if k in params}
+    db = str(database_for(str(source), int(seed), db_path=db_path, **size).resolve())
+    loop = loop_parameters(loop_round, feedback_dir(db, str(source), int(seed), **size))
     common = {"source": str(source), "seed": int(seed), "db_path": db, "run_name": run_name}
     common["interactive"] = False  # widgets degrade to static tables in a scheduled run
-    common |= dict(params or {})
+    common |= loop.pop("parameters") | dict(params or {})
     kernel = _kernel_name(kernel_name or config.KERNEL_NAME)
     manifest = {"run_name": run_name, "started": started.isoformat(timespec="seconds"),
                 "source": str(source), "seed": int(seed), "db_path": db, "kernel": kernel,
-                "parameters": common, "stage_parameters": stage_params or {},
+                "parameters": common, "stage_parameters": stage_params or {}, "loop": loop,
                 "versions": package_versions(), "notebooks": []}
     metrics: dict = {}
     say = echo or (lambda *_: None)
