@@ -41,6 +41,7 @@ def runs(tmp_path_factory):
     for name, extra in (("a", []), ("b", []), ("round1", ["--round", "next"]), ("round2", ["--round", "next"])):
         dbm("run", "--db", str(db), "--reports-dir", str(reports), "--run-name", name, *extra, *SMALL)
         out[name] = checksums(db)
+        out[f"{name}.feedback"] = sorted(p.name for p in tmp.glob("m.feedback/*/*/*"))
     return out
 
 
@@ -51,7 +52,9 @@ def test_two_pristine_runs_give_identical_metrics_and_tables(runs):
     assert runs["a"] == runs["b"] and len(runs["a"]) >= 17
     manifest = json.loads((runs["reports"] / "b" / "manifest.json").read_text())
     assert manifest["loop"] == {"round": 0, "feedback_inputs": []}
-    assert not runs["db"].with_name("m.feedback").exists() or not any(runs["db"].with_name("m.feedback").rglob("*.csv"))
+    assert runs["a.feedback"] == runs["b.feedback"] == []  # nothing written back
+    assert runs["round1.feedback"] == ["_campaign_truth.csv", "_world_state.csv", "campaign_contacts.csv",
+                                       "campaigns.csv", "transactions.csv"]
 
 
 def test_the_loop_advances_one_recorded_round_at_a_time(runs):
@@ -61,7 +64,8 @@ def test_the_loop_advances_one_recorded_round_at_a_time(runs):
     assert r1["parameters"]["write_back"] is True and r1["parameters"]["round_no"] == 1
     assert r2["loop"]["round"] == 2
     files = {f["file"]: f["sha256"] for f in r2["loop"]["feedback_inputs"]}
-    assert len(files) == 3 and all(f.startswith("C") for f in files)
+    assert sorted(f.split("/")[1] for f in files) == runs["round1.feedback"]
+    assert all(f.startswith("C2025-07-EM-R1/") for f in files)
     fb = next(runs["db"].parent.glob("m.feedback/*"))
     assert all(sha256_file(fb / f) == h for f, h in files.items())
     m1, m2 = metrics(runs["reports"] / "round1"), metrics(runs["reports"] / "round2")

@@ -37,9 +37,11 @@ log = logging.getLogger(__name__)
 RULES = ("uplift", "response", "segment")
 
 
-def campaign_id_for(start, channel: str) -> str:
-    """The id of a campaign starting at ``start`` on ``channel``: ``C2025-07-EM``."""
-    return f"C{pd.Timestamp(start):%Y-%m}-{channel.upper().replace('_', '')[:2]}"
+def campaign_id_for(start, channel: str, round_no: int = 0) -> str:
+    """The id of a campaign starting at ``start`` on ``channel``: ``C2025-07-EM``; in round
+    *k* of the loop ``C2025-07-EM-R2`` (two rounds can start in one month)."""
+    base = f"C{pd.Timestamp(start):%Y-%m}-{channel.upper().replace('_', '')[:2]}"
+    return f"{base}-R{round_no}" if round_no else base
 
 
 def exclusion_counts(eligible: pd.DataFrame) -> pd.Series:

@@ -30,6 +30,7 @@ from ..segment.rfm import rfm_table
 __all__ = [
     "CONTACT_COLUMNS",
     "RESPONSE_CHANNEL",
+    "campaign_record",
     "responders_before_after",
     "response_order_prefix",
     "write_back",
@@ -89,7 +90,8 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
     cont = contacts.assign(campaign_id=cid)[CONTACT_COLUMNS].copy()
     cont["contact_date"] = pd.to_datetime(cont["contact_date"])
     tx = pd.DataFrame({
-        "order_id": response_order_prefix(cid) + responses["customer_id"].astype(str),
+        "order_id": response_order_prefix(cid) + (responses["order_id"] if "order_id" in responses
+                                                  else responses["customer_id"]).astype(str),
         "customer_id": responses["customer_id"].astype(str).to_numpy(),
         "order_ts": pd.to_datetime(responses["order_ts"]).to_numpy(),
         "channel": responses["channel"].to_numpy() if "channel" in responses else "unknown",
@@ -149,10 +151,16 @@ def write_back_responses(con, contacts: pd.DataFrame, *, campaign_id: str, chann
     purchases = contacts[contacts["responded"]].rename(columns={"response_ts": "order_ts",
                                                                 "response_revenue": "amount"})
     purchases["channel"] = RESPONSE_CHANNEL.get(channel, channel)
-    campaign = {"campaign_id": campaign_id, "name": f"Next {channel} campaign", "channel": channel,
-                "start_date": start, "response_window_days": response_window_days,
-                "contact_cost": contact_cost, "offer": offer}
+    campaign = campaign_record(campaign_id, channel, start, response_window_days, contact_cost, offer)
     return write_back(con, campaign, contacts, purchases, feedback_dir)
+
+
+def campaign_record(campaign_id: str, channel: str, start, response_window_days: int, contact_cost: float,
+                    offer: str) -> dict:
+    """The ``campaigns`` row of a campaign the workbench planned, for :func:`write_back`."""
+    return {"campaign_id": campaign_id, "name": f"Next {channel} campaign", "channel": channel,
+            "start_date": start, "response_window_days": response_window_days,
+            "contact_cost": contact_cost, "offer": offer}
 
 
 def responders_before_after(before: pd.DataFrame, after: pd.DataFrame, contacts: pd.DataFrame,

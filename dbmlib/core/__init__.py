@@ -7,7 +7,21 @@ The public names of the modules below (each module's ``__all__``).
 
 from __future__ import annotations
 
-from . import checkpoint, config, db, display, errors, fast_text, io, lineage, lock, metrics, parsing, privacy, progress
+from . import (
+    checkpoint,
+    config,
+    db,
+    display,
+    errors,
+    fast_text,
+    io,
+    lineage,
+    lock,
+    metrics,
+    parsing,
+    privacy,
+    progress,
+)
 from .checkpoint import *
 from .config import *
 from .db import *

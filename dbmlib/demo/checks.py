@@ -76,22 +76,26 @@ def cluster_agreement(labels, customer_ids: pd.Index, folder) -> float | None:
     return float(adjusted_rand_score(groups[known], pd.Series(labels).to_numpy()[known]))
 
 
-def recover_truth(folder, transactions: pd.DataFrame, campaigns: pd.DataFrame, observation_end,
-                  **kwargs) -> pd.DataFrame | None:
+def recover_truth(folder, transactions: pd.DataFrame, campaigns: pd.DataFrame, observation_end, *,
+                  feedback_folder=None, **kwargs) -> pd.DataFrame | None:
     """Stage 04: BG/NBD parameters recovered on each variant of the data against the truth
-    (:func:`~dbmlib.demo.truth.truth_recovery`, keyword arguments passed on), or ``None``."""
+    (:func:`~dbmlib.demo.truth.truth_recovery`, keyword arguments passed on), or ``None``.
+    The loop's rounds in ``feedback_folder`` add their campaigns' truth (whose persuaded
+    purchases the "natural purchases" variants leave out)."""
     if folder is None:
         return None
-    truth_params, campaign_truth = read_truth(folder)
+    truth_params, campaign_truth = read_truth(folder, feedback_folder)
     return truth_recovery(transactions, campaigns, truth_params, campaign_truth, observation_end, **kwargs)
 
 
-def campaign_truth_check(folder, results: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame | None:
+def campaign_truth_check(folder, results: pd.DataFrame, contacts: pd.DataFrame,
+                         feedback_folder=None) -> pd.DataFrame | None:
     """Stage 05: each past campaign's measured incremental responders with their interval
-    beside the number the generator really caused, and whether the interval holds it."""
+    beside the number the generator (or, for the loop's rounds, the simulated world in
+    ``feedback_folder``) really caused, and whether the interval holds it."""
     if folder is None or not len(results):
         return None
-    _, campaign_truth = read_truth(folder)
+    _, campaign_truth = read_truth(folder, feedback_folder)
     measured = results.reset_index("cell")[["incremental_responders", "incremental_responders_lo",
                                             "incremental_responders_hi"]]
     check = measured.join(true_campaign_effects(campaign_truth, contacts), how="inner")

@@ -46,15 +46,18 @@ VARIANTS = {
 }
 
 
-def read_truth(source_dir) -> tuple[dict, pd.DataFrame]:
-    """The generator's parameters and per-customer campaign truth of a retail-demo folder."""
+def read_truth(source_dir, feedback_folder=None) -> tuple[dict, pd.DataFrame]:
+    """The generator's parameters and per-customer campaign truth of a retail-demo folder,
+    with the truth of the loop's simulated rounds in ``feedback_folder`` (if given)."""
     truth_dir = Path(source_dir) / "_truth"
     params_file, camp_file = truth_dir / "params.json", truth_dir / "campaign_truth.csv"
     for f in (params_file, camp_file):
         if not f.exists():
             raise InputError(str(f), problem="file missing",
                              expected="a folder written by make_retail_demo (with _truth/)")
-    return json.loads(params_file.read_text()), pd.read_csv(camp_file)
+    rounds = sorted(Path(feedback_folder).glob("*/_campaign_truth.csv")) if feedback_folder else []
+    truth = pd.concat([pd.read_csv(camp_file), *(pd.read_csv(f) for f in rounds)], ignore_index=True)
+    return json.loads(params_file.read_text()), truth
 
 
 def natural_purchases(transactions: pd.DataFrame, campaigns: pd.DataFrame,

@@ -6,7 +6,17 @@ The public names of the modules below (each module's ``__all__``).
 
 from __future__ import annotations
 
-from . import btyd_fit, btyd_predict, btyd_validation, clv, propensity, response, scoring, spark, training_sets
+from . import (
+    btyd_fit,
+    btyd_predict,
+    btyd_validation,
+    clv,
+    propensity,
+    response,
+    scoring,
+    spark,
+    training_sets,
+)
 from .btyd_fit import *
 from .btyd_predict import *
 from .btyd_validation import *
