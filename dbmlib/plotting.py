@@ -14,6 +14,7 @@ __all__ = [
     "holdout_by_frequency",
     "lift_chart",
     "lift_charts",
+    "policy_comparison",
     "lorenz",
     "orders_per_month",
     "p_alive_heatmap",
@@ -277,6 +278,26 @@ def lift_charts(tables: dict[str, pd.DataFrame], *, label: str = "{}") -> Figure
     for ax, (key, table) in zip(axes, tables.items()):
         lift_chart(table, label=label.format(key), ax=ax)
     return fig
+
+
+def policy_comparison(table: pd.DataFrame, *, ax=None) -> Figure:
+    """Cumulative incremental profit per targeting policy over the rounds of
+    :func:`dbmlib.demo.policies.compare_policies`: the truth as a line, the control-group
+    measurement as points with their 95 % interval."""
+    fig, ax = _figure(ax, figsize=(8, 4.5))
+    for i, (policy, rows) in enumerate(table.groupby("policy", sort=False)):
+        rows = rows.sort_values("round")
+        se = (rows["measured_hi"] - rows["measured_lo"]) / (2 * 1.959964)
+        cum, half = rows["measured_profit"].cumsum(), 1.959964 * (se ** 2).cumsum() ** 0.5
+        x = rows["round"].to_numpy() + (i - 1.5) * 0.06
+        line = ax.plot(rows["round"], rows["true_profit"].cumsum(), marker="o", label=f"{policy}: true")[0]
+        ax.errorbar(x, cum, yerr=half, fmt="s", mfc="none", color=line.get_color(), capsize=3,
+                    label=f"{policy}: measured")
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(sorted(table["round"].unique()))
+    ax.legend(ncol=2, fontsize="small")
+    return _finish(fig, ax, "Targeting policies on the same simulated customers",
+                   "round", "cumulative incremental profit")
 
 
 def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:

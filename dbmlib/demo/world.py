@@ -130,12 +130,17 @@ def _purchases(lam, p, alive, days, rng):
 
 def simulate_round(folder, groups: pd.DataFrame, customers: pd.DataFrame, *, channel: str, start,
                    period_days: int, window_days: int, contact_cost: float, campaign_id: str, seed: int,
-                   feedback_folder=None, id_map: pd.DataFrame | None = None) -> RoundOutcome:
+                   feedback_folder=None, id_map: pd.DataFrame | None = None,
+                   alive: pd.Series | None = None) -> RoundOutcome:
     """The next ``period_days`` of every customer of the generated company in ``folder``, with
     the effect of contacting the ``contacted`` customers of ``groups`` (clean ids) on
-    ``channel`` at ``start``; see the module docstring. Seeded by ``seed``."""
+    ``channel`` at ``start``; see the module docstring. Seeded by ``seed``. Who is alive at
+    ``start`` comes from ``alive`` (by generated id) if given, else from the rounds in
+    ``feedback_folder``."""
     truth = pd.read_csv(Path(folder) / "_truth" / "customers.csv").set_index("customer_id")
-    alive, _ = world_state(feedback_folder, truth)
+    if alive is None:
+        alive, _ = world_state(feedback_folder, truth)
+    alive = alive.reindex(truth.index).fillna(False).astype(bool)
     alive &= truth["buyer"].astype(bool)  # prospects stay prospects
     start = pd.Timestamp(start)
     rng = np.random.default_rng(seed)
