@@ -137,17 +137,16 @@ def test_round_two_is_as_good_as_round_one(default_demo, tmp_path):
     con.close()
 
 
-def test_policies_side_by_side_on_the_same_world(small, tmp_path):
-    src, _ = small
-    con = connect(tmp_path / "m.duckdb")
-    load_folder(con, src)
-    clean_database(con)
+def test_policies_side_by_side_on_the_same_world(default_demo):
+    """Three rounds of four policies on the default demo company, small models (3,000 rows)."""
+    src, db = default_demo
+    con = connect(db, read_only=True)
     customers, tx = read_clean(con)
     args = (con.execute("SELECT * FROM campaigns").df(), con.execute("SELECT * FROM campaign_contacts").df())
     table = compare_policies(src, customers, tx, *args, id_map=con.execute("SELECT * FROM customer_id_map").df(),
-                             rounds=3, budget=60.0, seed=0, max_rows=3000)
+                             rounds=3, budget=100.0, seed=0, max_rows=3000)
     assert len(table) == 12 and list(table["policy"].unique()) == ["random", "segment", "response", "uplift"]
-    assert (table["contacted"] <= table["listed"]).all() and (table["listed"] <= 1500).all()
+    assert (table["contacted"] <= table["listed"]).all() and (table["listed"] <= 2500).all()
     inside = table["measured_lo"].le(table["true_profit"]) & table["true_profit"].le(table["measured_hi"])
     assert inside.sum() >= 10  # 95 % intervals: at most two of twelve may miss
     summary = policy_summary(table)
