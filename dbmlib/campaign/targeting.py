@@ -21,6 +21,7 @@ __all__ = [
     "build_plan",
     "campaign_id_for",
     "compare_lists",
+    "empty_list_reason",
     "eligible_pool",
     "exclusion_counts",
     "list_size",
@@ -101,6 +102,17 @@ def target_list(rule: str, plan: pd.DataFrame, features: pd.DataFrame, eligible:
         return segment_rule_targets(features, chosen, eligible=eligible, max_size=max_size)
     return select_targets(plan[f"profit_by_{rule}"], contact_cost=contact_cost, max_size=max_size,
                           eligible=eligible)
+
+
+def empty_list_reason(exclusions: pd.Series, rule: str) -> str:
+    """Why a target list came out empty, in one sentence for the report: nobody may be contacted
+    (the exclusion counts of :func:`exclusion_counts`), or nobody eligible was worth a contact."""
+    eligible = int(exclusions.get("eligible", 0))
+    if eligible == 0:
+        reasons = ", ".join(f"{n:,} {r}" for r, n in exclusions.items())
+        return f"No customer can be contacted, so the list is empty: {reasons}."
+    return (f"None of the {eligible:,} eligible customers is worth a contact under the {rule!r} rule "
+            "(expected profit at or below zero, or not in the chosen segments), so the list is empty.")
 
 
 def compare_lists(plan: pd.DataFrame, eligible: pd.Series, *, max_size: int,

@@ -53,6 +53,8 @@ def merge_duplicates(people: pd.DataFrame, keys=MERGE_KEYS) -> pd.DataFrame:
     shared_by = pd.Series(pd.NA, index=range(n), dtype="string")
     for key in keys:
         codes, uniques = pd.factorize(kv[key], use_na_sentinel=True)
+        if not len(uniques):  # the key is missing on every record (e.g. no phone column): links nobody
+            continue
         valid = codes >= 0
         counts = np.bincount(codes[valid], minlength=len(uniques))
         linked = valid & (counts[np.where(valid, codes, 0)] > 1)

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .errors import InputError
+
 __all__ = ["DatabaseBusyError", "database_lock"]
 
 
@@ -27,8 +29,13 @@ class DatabaseBusyError(RuntimeError):
 def database_lock(db_path, *, wait_seconds: float = 0.0, run_name: str = "", poll: float = 0.5):
     """Hold the database's run lock for the duration of the block."""
     lock_path = Path(f"{db_path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(lock_path, "a+")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")
+    except OSError as exc:
+        raise InputError(str(db_path), problem=f"the database cannot be created or locked there "
+                         f"({exc.strerror or type(exc).__name__}: {exc.filename or lock_path})",
+                         expected="a --db path in a folder you can write to") from None
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     try:
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.errors import InputError
 from ..core.progress import bar
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
 
@@ -43,6 +44,15 @@ def holdout_split(order_ts: pd.Series, holdout_days: int) -> tuple[pd.Timestamp,
     """``(end, calibration_end)``: the day of the last order and the day ``holdout_days``
     before it, where the calibration period ends and the holdout begins."""
     end = pd.Timestamp(order_ts.max()).normalize()
+    first = pd.Timestamp(order_ts.min()).normalize()
+    span = (end - first).days
+    if holdout_days <= 0 or end - pd.Timedelta(days=holdout_days) <= first:
+        hint = f"holdout_days={max(span // 3, 1)} (a third of them)" if span >= 3 else \
+            "a longer order history: the models need repeat purchases over time"
+        raise InputError("transactions", column="order_ts",
+                         problem=f"the orders span {span} days ({first.date()} to {end.date()}), so a "
+                         f"holdout of holdout_days={holdout_days} leaves no calibration period",
+                         expected=f"a holdout shorter than the history; try {hint}")
     return end, end - pd.Timedelta(days=holdout_days)
 
 

@@ -6,12 +6,10 @@ The public names of the modules below (each module's ``__all__``).
 
 from __future__ import annotations
 
-from . import cli, pipeline, sources
-from .cli import *
+from . import pipeline, sources
 from .pipeline import *
 from .sources import *
 
 __all__: list[str] = []
-__all__ += cli.__all__
 __all__ += pipeline.__all__
 __all__ += sources.__all__

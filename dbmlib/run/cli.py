@@ -21,6 +21,15 @@ from ..core.lock import DatabaseBusyError
 __all__ = ["main", "parse_params"]
 
 
+EXIT_CODES = """exit codes:
+  0    the run finished; every stage ok
+  1    a stage failed (the message names the notebook and the cell; its database changes are undone)
+  2    the run was refused before it started: an unknown parameter or stage, bad input, an unusable --db
+  3    another run holds the database (use --wait SECONDS)
+  130  interrupted (Ctrl-C); the running stage was rolled back, manifest.json says so
+"""
+
+
 def _literal(text: str):
     """``3`` → 3, ``true`` → True, ``x`` → "x" (YAML scalar rules)."""
     return yaml.safe_load(text) if text.strip() else ""
@@ -84,6 +93,10 @@ def _cmd_run(args) -> int:
     except DatabaseBusyError as exc:
         print(f"dbm run: {exc}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("dbm run: interrupted (Ctrl-C); the running stage was rolled back, the database is as "
+              "it was before it, and manifest.json says so", file=sys.stderr)
+        return 130
     except StageError as exc:
         print(f"dbm run: FAILED in {exc}\n  partial notebook kept at {exc.output}", file=sys.stderr)
         return 1
@@ -118,8 +131,9 @@ def _cmd_load(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dbm", description="dbm-workbench: database marketing "
-                                     "notebooks, run and reported.")
+    parser = argparse.ArgumentParser(
+        prog="dbm", description="dbm-workbench: database marketing notebooks, run and reported.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -31,7 +31,8 @@ from ..core.lock import database_lock
 from ..core.metrics import read_metrics, to_jsonable
 from .sources import database_for, feedback_dir
 
-__all__ = ["RunResult", "declared_parameters", "discover_notebooks", "loop_parameters", "package_versions", "run"]
+__all__ = ["RunResult", "check_parameters", "declared_parameters", "discover_notebooks", "loop_parameters",
+           "package_versions", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,39 @@ def loop_parameters(loop_round: str | None, feedback: Path) -> dict:
             "parameters": {"feedback": True, "write_back": True, "round_no": k}}
 
 
+def check_parameters(notebooks: list[Path], params: dict, stage_params: dict, every: list[Path]) -> None:
+    """Refuse parameter names no notebook declares, naming the closest valid one.
+
+    ``params`` must be declared by one of the ``notebooks`` run (or be ``seed``);
+    ``stage_params`` keys must name a stage (``"01"``) and their names be declared by it.
+
+    Raises
+    ------
+    ValueError
+        Naming the unknown parameter, where it came from and the closest valid name.
+    """
+    from difflib import get_close_matches
+
+    def refuse(name, where, valid):
+        close = get_close_matches(name, sorted(valid), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; valid names: {', '.join(sorted(valid))}"
+        raise ValueError(f"unknown parameter {name!r} {where}{hint}")
+
+    declared = {nb.name[:2]: set(declared_parameters(nb)) for nb in every}
+    common = set().union(*(declared[nb.name[:2]] for nb in notebooks)) | {"seed"}
+    for name in params:
+        if name not in common:
+            refuse(name, f"(no notebook of this run declares it: {', '.join(nb.stem for nb in notebooks)})", common)
+    for stage, values in stage_params.items():
+        key = str(stage)[:2].zfill(2)
+        if key not in declared:
+            raise ValueError(f"parameters for stage {stage!r}: there is no such stage; stages are "
+                             f"{', '.join(sorted(declared))}")
+        for name in values:
+            if name not in declared[key]:
+                refuse(name, f"for stage {key}", declared[key])
+
+
 def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
     atomic_write_text(json.dumps(to_jsonable(manifest), indent=2), run_dir / "manifest.json")
     atomic_write_text(json.dumps(to_jsonable(metrics), indent=2), run_dir / "metrics.json")
@@ -212,8 +246,8 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     seed = int(params.pop("seed", seed))  # `-p seed=N` is the same as seed=N
     run_name = run_name or started.strftime("%Y-%m-%d_%H%M%S")
     run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
-    run_dir.mkdir(parents=True, exist_ok=True)
     notebooks = discover_notebooks(notebooks_dir, stages)
+    check_parameters(notebooks, params, stage_params or {}, discover_notebooks(notebooks_dir))
     size = {k: params[k] for k in ("n_customers", "purchase_rate") if k in params}
     db = str(database_for(str(source), int(seed), db_path=db_path, **size).resolve())
     loop = loop_parameters(loop_round, feedback_dir(db, str(source), int(seed), **size))
@@ -229,14 +263,21 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     say = echo or (lambda *_: None)
     import papermill as pm
 
-    with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
-        interrupted = checkpoint.restore(db)
-        if interrupted:
-            say(f"restored the database to its state before {interrupted} (an earlier run was "
-                "interrupted there)")
-            manifest["restored_before"] = interrupted
-        error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
-                               metrics, say)
+    try:
+        with database_lock(db, wait_seconds=lock_wait, run_name=run_name):
+            run_dir.mkdir(parents=True, exist_ok=True)  # only a run that may start gets a folder
+            interrupted = checkpoint.restore(db)
+            if interrupted:
+                say(f"restored the database to its state before {interrupted} (an earlier run was "
+                    "interrupted there)")
+                manifest["restored_before"] = interrupted
+            error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
+                                   metrics, say)
+    except KeyboardInterrupt:  # Ctrl-C: the stage was rolled back; say so in the manifest too
+        if run_dir.exists():
+            manifest |= {"finished": datetime.now().isoformat(timespec="seconds"), "status": "interrupted"}
+            _write_summary(run_dir, manifest, metrics)
+        raise
     status = "failed" if error else "ok"
     finished = datetime.now()
     manifest |= {"finished": finished.isoformat(timespec="seconds"), "status": status,
@@ -268,7 +309,10 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
             cell, first_line = _source_cell(nb, out, exc.cell_index)
             error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
                                f"{first_line}]", output=str(out))
-        except BaseException:  # a dead kernel, Ctrl-C …: undo the stage, then let it propagate
+        except Exception as exc:  # a dead kernel, a papermill failure …: a named stage error
+            error = StageError(nb.name, None, f"{type(exc).__name__}: {exc} (the notebook's kernel stopped)",
+                               output=str(out))
+        except BaseException:  # Ctrl-C …: undo the stage, then let it propagate
             checkpoint.restore(common["db_path"])
             raise
         if error:

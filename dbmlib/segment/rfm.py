@@ -174,6 +174,11 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
                          f"end {pd.Timestamp(obs_end).date()}")
     # lifetimes compares the raw dates with the ends (not the periods)
     in_cal = (dates <= cal_end).to_numpy()
+    if not in_cal.any():
+        raise InputError("transactions", column=datetime_col,
+                         problem=f"no order on or before calibration_period_end {cal_end.date()}: the calibration "
+                         f"period is empty (orders from {dates.min().date()} to {dates.max().date()})",
+                         expected="a calibration end after the first order (in 04: a smaller holdout_days)")
     hold_mask = ((dates > cal_end) & (dates <= obs_end)).to_numpy()
     if not hold_mask.any():
         raise ValueError("no transactions between calibration_period_end and observation_period_end")
