@@ -170,10 +170,11 @@ def loop_parameters(loop_round: str | None, feedback: Path) -> dict:
             "parameters": {"feedback": True, "write_back": True, "round_no": k}}
 
 
-def check_parameters(notebooks: list[Path], params: dict, stage_params: dict, every: list[Path]) -> None:
+def check_parameters(params: dict, stage_params: dict, every: list[Path]) -> None:
     """Refuse parameter names no notebook declares, naming the closest valid one.
 
-    ``params`` must be declared by one of the ``notebooks`` run (or be ``seed``);
+    ``params`` must be declared by some notebook of ``every`` (or be ``seed``): one list of
+    ``-p`` serves runs of any stages;
     ``stage_params`` keys must name a stage (``"01"``) and their names be declared by it.
 
     Raises
@@ -189,10 +190,10 @@ def check_parameters(notebooks: list[Path], params: dict, stage_params: dict, ev
         raise ValueError(f"unknown parameter {name!r} {where}{hint}")
 
     declared = {nb.name[:2]: set(declared_parameters(nb)) for nb in every}
-    common = set().union(*(declared[nb.name[:2]] for nb in notebooks)) | {"seed"}
+    common = set().union(*declared.values()) | {"seed"}
     for name in params:
         if name not in common:
-            refuse(name, f"(no notebook of this run declares it: {', '.join(nb.stem for nb in notebooks)})", common)
+            refuse(name, "(no notebook declares it)", common)
     for stage, values in stage_params.items():
         key = str(stage)[:2].zfill(2)
         if key not in declared:
@@ -247,7 +248,7 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     run_name = run_name or started.strftime("%Y-%m-%d_%H%M%S")
     run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
     notebooks = discover_notebooks(notebooks_dir, stages)
-    check_parameters(notebooks, params, stage_params or {}, discover_notebooks(notebooks_dir))
+    check_parameters(params, stage_params or {}, discover_notebooks(notebooks_dir))
     size = {k: params[k] for k in ("n_customers", "purchase_rate") if k in params}
     db = str(database_for(str(source), int(seed), db_path=db_path, **size).resolve())
     loop = loop_parameters(loop_round, feedback_dir(db, str(source), int(seed), **size))
