@@ -141,3 +141,42 @@ def test_an_empty_list_says_why():
     some = pd.DataFrame({"eligible": [True, False], "exclusion": [None, "no email consent"]})
     assert "None of the 1 eligible customers is worth a contact under the 'segment' rule" in \
         empty_list_reason(exclusion_counts(some), "segment")
+
+
+def _experiment(n=400, seed=0):
+    rng = __import__("numpy").random.default_rng(seed)
+    return pd.DataFrame({"group": rng.choice(["treatment", "control"], n), "responded": rng.random(n) < 0.2,
+                         "age_band": rng.choice(["18-34", "35+"], n)})
+
+
+def test_experiment_inputs_are_validated():
+    """7. NaN, 2-coded and yes/no responses, NaN groups, a missing `by` column, treatment labels
+    other than 0/1, a continuous outcome, cell sizes on any group column."""
+    from dbmlib.campaign import TwoModelUplift, check_cell_sizes, evaluate_ab, evaluate_by
+
+    data = _experiment()
+    base = evaluate_ab(data)
+    yes_no = evaluate_ab(data.assign(responded=data["responded"].map({True: "yes", False: "no"})))
+    pd.testing.assert_frame_equal(base, yes_no)  # yes/no text is the same answer
+    nan = data.assign(responded=data["responded"].astype(object))
+    nan.loc[[3, 7], "responded"] = None
+    with pytest.raises(InputError, match=r"column 'responded': rows 4, 8: not a yes/no outcome"):
+        evaluate_ab(nan)
+    with pytest.raises(InputError, match=r"rows 1, 2.*not a yes/no outcome.*got 2, 2"):
+        evaluate_ab(data.assign(responded=[2, 2] + [0] * (len(data) - 2)))  # 0/2 codes: no doubling
+    groups = data.assign(group=data["group"].astype(object))
+    groups.loc[5, "group"] = None
+    with pytest.raises(InputError, match=r"column 'group': row 6: group missing"):
+        evaluate_ab(groups)
+    with pytest.raises(InputError, match=r"column 'region': column missing"):
+        evaluate_by(data, "region")
+    X = pd.DataFrame({c: 1.0 for c in ("recency_days", "orders", "revenue", "avg_order_value", "tenure_days",
+                                         "share_web", "share_store", "share_catalogue", "share_phone")}, index=range(6))
+    X[["region", "age_band", "income_band", "gender"]] = "x"
+    with pytest.raises(InputError, match=r"treatment.*labels \['0', '1', '2'\].*one model per offer"):
+        TwoModelUplift("logistic").fit(X, [0, 1, 2, 0, 1, 2], [0, 1, 0, 1, 0, 1])
+    with pytest.raises(InputError, match="outcome.*not a yes/no outcome.*12.5"):
+        TwoModelUplift("logistic").fit(X, [0, 1, 0, 1, 0, 1], [0, 12.5, 0, 3.0, 0, 1])  # spend is not 0/1
+    arms = pd.DataFrame({"arm": ["A"] * 300 + ["none"] * 100})
+    sizes = check_cell_sizes(arms, p_control=0.1, min_detectable_lift=0.05, group_col="arm", control_label="none")
+    assert list(sizes.index) == ["A"] and sizes.loc["A", "control"] == 100

@@ -22,8 +22,9 @@ import pandas as pd
 from scipy import stats
 
 from ..core.errors import InputError
+from ..core.parsing import parse_flags
 
-__all__ = ["evaluate_ab", "evaluate_by", "evaluate_campaigns"]
+__all__ = ["binary_outcome", "evaluate_ab", "evaluate_by", "evaluate_campaigns"]
 
 
 def _diff_means_ci(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, float]:
@@ -33,6 +34,38 @@ def _diff_means_ci(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, f
         return d, d
     ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(level)
     return float(ci.low), float(ci.high)
+
+
+def binary_outcome(values, *, name: str = "responded", source: str = "campaign contacts") -> np.ndarray:
+    """A yes/no outcome as 0.0/1.0: booleans, 0/1 numbers or yes/no, true/false, y/n text.
+
+    Raises
+    ------
+    InputError
+        Naming the rows with a missing value or a value that is not yes/no (``2``, ``0.5``).
+    """
+    s = pd.Series(values).reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        flags = s.astype("boolean")
+    elif pd.api.types.is_numeric_dtype(s.dtype):
+        flags = s.map({0: False, 1: True}).astype("boolean")  # 0.0 and 1.0 hash as 0 and 1
+    else:
+        flags = parse_flags(s.astype("string"))
+    bad = flags.isna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad) + 1
+        raise InputError(source, column=name, rows=rows, values=s[bad].head(5).tolist(),
+                         problem="not a yes/no outcome",
+                         expected="1/0, true/false or yes/no on every row (a revenue goes in its own column)")
+    return flags.to_numpy(dtype=bool).astype(float)
+
+
+def _group_labels(contacts: pd.DataFrame, group_col: str) -> pd.Series:
+    missing = contacts[group_col].isna().to_numpy()
+    if missing.any():
+        raise InputError("campaign contacts", column=group_col, rows=np.flatnonzero(missing) + 1,
+                         problem="group missing", expected="the control or test cell of every customer")
+    return contacts[group_col].astype(str)
 
 
 def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: str = "responded",
@@ -61,12 +94,12 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
     if missing:
         raise InputError("campaign contacts", column=missing[0], problem="column missing",
                          expected=f"columns {cols}")
-    groups = contacts[group_col].astype(str)
+    groups = _group_labels(contacts, group_col)
     if not (groups == control_label).any():
         raise InputError("campaign contacts", column=group_col, problem="no control group",
                          expected=f"some rows with {group_col} = {control_label!r} (customers "
                                   "withheld from contact): without them no lift can be measured")
-    y = contacts[response_col].astype(float).to_numpy()
+    y = binary_outcome(contacts[response_col], name=response_col)
     is_c = (groups == control_label).to_numpy()
     n_c, x_c = int(is_c.sum()), float(y[is_c].sum())
     rev = contacts[revenue_col].astype(float).to_numpy() if revenue_col else None
@@ -119,6 +152,9 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
 def evaluate_by(contacts: pd.DataFrame, by: str, **kwargs) -> pd.DataFrame:
     """:func:`evaluate_ab` within each value of ``by`` (segment, decile); strata without a
     control group or a test cell are skipped and counted in the ``skipped`` attribute."""
+    if by not in contacts.columns:
+        raise InputError("campaign contacts", column=by, problem="column missing",
+                         expected=f"a column to split the evaluation by; the contacts have {list(contacts.columns)}")
     parts, skipped = [], []
     group_col = kwargs.get("group_col", "group")
     control = kwargs.get("control_label", "control")

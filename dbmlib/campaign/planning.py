@@ -226,16 +226,19 @@ def sample_size_two_proportions(p_control: float, min_detectable_lift: float, al
 
 
 def check_cell_sizes(groups: pd.DataFrame, *, p_control: float, min_detectable_lift: float,
-                     alpha: float = 0.05, power: float = 0.8, relative: bool = False) -> pd.DataFrame:
-    """Size of every cell against the size needed to detect the lift against the control.
+                     alpha: float = 0.05, power: float = 0.8, relative: bool = False,
+                     group_col: str = "group", control_label: str = "control") -> pd.DataFrame:
+    """Size of every cell against the size needed to detect the lift against the control
+    (cells in ``group_col``, the control labelled ``control_label``).
 
     A cell that is too small is flagged (``enough = False``) and logged as a warning.
     """
-    sizes = groups["group"].value_counts()
-    n_control = int(sizes.get("control", 0))
+    _require(groups, [group_col], "groups")
+    sizes = groups[group_col].astype(str).value_counts()
+    n_control = int(sizes.get(control_label, 0))
     rows = []
     for cell, n in sizes.items():
-        if cell == "control":
+        if cell == control_label:
             continue
         ratio = n / n_control if n_control else 1.0
         need = sample_size_two_proportions(p_control, min_detectable_lift, alpha, power,

@@ -34,8 +34,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ..core.errors import InputError
 from ..models.propensity import PropensityModel
 from ..models.training_sets import campaign_training_set
+from .evaluation import binary_outcome
 
 __all__ = [
     "UPLIFT_MODELS",
@@ -53,8 +55,15 @@ __all__ = [
 
 
 def _check(treatment, y) -> tuple[np.ndarray, np.ndarray]:
-    t = np.asarray(treatment).astype(int)
-    y = np.asarray(y).astype(int)
+    raw_t = pd.Series(np.asarray(treatment))
+    labels = sorted(map(str, raw_t.dropna().unique()))
+    if raw_t.isna().any() or len(labels) > 2:
+        raise InputError("treatment", rows=np.flatnonzero(raw_t.isna().to_numpy()) + 1,
+                         problem=f"labels {labels[:6]}" + (" and missing values" if raw_t.isna().any() else ""),
+                         expected="two groups, 1/True = contacted and 0/False = control (one model per "
+                                  "offer against the control for several arms)")
+    t = binary_outcome(raw_t, name="treatment", source="uplift data").astype(int)
+    y = binary_outcome(y, name="outcome", source="uplift data").astype(int)
     if t.shape != y.shape:
         raise ValueError("treatment and outcome must have the same length")
     for g, name in ((1, "treated"), (0, "control")):
