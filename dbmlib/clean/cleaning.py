@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.db import insert_rows, read_frame, registered, table_exists, transaction
+from ..core.errors import InputError
 from ..core.fast_text import fullmatch, isin, lookup, positions
 from ..core.lineage import record_lineage
 from ..core.parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
@@ -355,7 +356,9 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", SOURCE_COLS_TX)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
-        raise ValueError("the raw layer has no transactions: run 01_collection first")
+        raise InputError("raw_transactions", problem="the raw layer holds no transactions",
+                         expected="a transactions file in the source (01 found or loaded none): "
+                                  "check the folder and run 01_collection")
     order_ts = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst)  # parsed once, used twice
     reference = order_ts.max()
     recon, rejects = [], []

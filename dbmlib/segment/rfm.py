@@ -181,7 +181,10 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
                          expected="a calibration end after the first order (in 04: a smaller holdout_days)")
     hold_mask = ((dates > cal_end) & (dates <= obs_end)).to_numpy()
     if not hold_mask.any():
-        raise ValueError("no transactions between calibration_period_end and observation_period_end")
+        raise InputError("transactions", column=datetime_col,
+                         problem=f"no order between the calibration end {cal_end.date()} and the observation end "
+                         f"{pd.Timestamp(obs_end).date()}: the holdout period is empty",
+                         expected="a shorter holdout or a later observation end")
     period = _period_index(dates, time_unit)
     codes, uniques = _factorize(transactions[customer_id_col].to_numpy())
     money = transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None
