@@ -180,3 +180,35 @@ def test_experiment_inputs_are_validated():
     arms = pd.DataFrame({"arm": ["A"] * 300 + ["none"] * 100})
     sizes = check_cell_sizes(arms, p_control=0.1, min_detectable_lift=0.05, group_col="arm", control_label="none")
     assert list(sizes.index) == ["A"] and sizes.loc["A", "control"] == 100
+
+
+def test_an_unidentified_dropout_is_said_in_words_and_another_model_chosen():
+    """9. Purchases without any dropout over a short window: BG/NBD's a runs to zero (or b to
+    infinity); the diagnosis says not to trust P(alive); the choice passes the model over."""
+    import numpy as np
+
+    from dbmlib.models import PurchaseModel, bootstrap_params, choose_model, diagnose
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    T = rng.uniform(20, 26, n)
+    lam = rng.gamma(2.0, 0.05, n)
+    times = [np.sort(rng.uniform(0, t, rng.poisson(l * t))) for l, t in zip(lam, T)]  # nobody drops out
+    summary = pd.DataFrame({"frequency": [max(len(x) - 1, 0) for x in times],
+                            "recency": [x[-1] - x[0] if len(x) > 1 else 0.0 for x in times],
+                            "T": [t - x[0] if len(x) else t for x, t in zip(times, T)]})
+    summary = summary[summary["T"] > 0]
+    model = PurchaseModel("bgnbd").fit(summary)
+    boot = bootstrap_params(summary, n_boot=20, seed=1)
+    d = diagnose(model.params_, boot, model.p_alive(summary))
+    assert not d.attrs["trusted"] and d.attrs["verdict"].startswith("Do not trust this model's P(alive)")
+    assert d.loc[["a", "b"], "flag"].str.len().gt(0).any(), d
+    good = pd.Series({"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.43})
+    ok = diagnose(good, pd.DataFrame([good * f for f in np.linspace(0.9, 1.1, 20)]), [0.1, 0.5])
+    assert ok.attrs["trusted"] and (ok["flag"] == "").all()
+    assert not diagnose(good, None, [0.1, np.inf]).attrs["trusted"]  # an infinite prediction
+    comparison = pd.DataFrame({"mae": [0.5, np.inf, 0.6], "rmse": [0.9, np.inf, 1.0]}, index=["bgnbd", "mbgnbd", "pnbd"])
+    fitted = {"bgnbd": model, "mbgnbd": PurchaseModel("bgnbd").fit(summary), "pnbd": PurchaseModel("pnbd")}
+    fitted["pnbd"].params_ = pd.Series({"r": 0.5, "alpha": 10.0, "s": 0.6, "beta": 12.0})
+    kind, why = choose_model(comparison, fitted)
+    assert kind == "pnbd" and "passed over: bgnbd" in why and "mbgnbd (" in why and "infinite" in why

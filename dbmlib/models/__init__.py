@@ -11,6 +11,7 @@ from . import (
     btyd_predict,
     btyd_validation,
     clv,
+    diagnostics,
     propensity,
     response,
     scoring,
@@ -21,6 +22,7 @@ from .btyd_fit import *
 from .btyd_predict import *
 from .btyd_validation import *
 from .clv import *
+from .diagnostics import *
 from .propensity import *
 from .response import *
 from .scoring import *
@@ -32,6 +34,7 @@ __all__ += btyd_fit.__all__
 __all__ += btyd_predict.__all__
 __all__ += btyd_validation.__all__
 __all__ += clv.__all__
+__all__ += diagnostics.__all__
 __all__ += propensity.__all__
 __all__ += response.__all__
 __all__ += scoring.__all__
