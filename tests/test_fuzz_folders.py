@@ -38,7 +38,7 @@ mutation = st.tuples(
     st.sampled_from(FILES),
     st.sampled_from(["drop_column", "rename_column", "duplicate_column", "blank_cells", "extreme_values",
                      "wrong_type", "date_layout", "delimiter", "encoding", "empty_file", "header_only",
-                     "drop_file", "few_rows", "extra_column"]),
+                     "drop_file", "few_rows", "extra_column", "excel_extra_sheet"]),
     st.integers(0, 10_000),
 )
 
@@ -88,6 +88,8 @@ def _mutate(frames: dict, writers: dict, op: str, file: str, k: int) -> None:
         frames[file] = df.iloc[: 1 + k % 3]
     elif op == "extra_column":
         frames[file] = df.assign(**{f"note_{k % 5}": "x"})
+    elif op == "excel_extra_sheet":  # an Excel workbook with a second sheet of data
+        writers[file] = {"excel": True}
 
 
 def _write(folder: Path, frames: dict, writers: dict) -> None:
@@ -96,6 +98,10 @@ def _write(folder: Path, frames: dict, writers: dict) -> None:
         how = writers.get(f, {})
         if how.get("empty"):
             (folder / f).write_bytes(b"")
+        elif how.get("excel") and frames.get(f) is not None:
+            with pd.ExcelWriter(folder / f.replace(".csv", ".xlsx")) as xl:
+                frames[f].to_excel(xl, sheet_name="export", index=False)
+                frames[f].head(5).to_excel(xl, sheet_name="more", index=False)
         elif frames.get(f) is not None:
             frames[f].to_csv(folder / f, index=False, sep=how.get("sep", ","), encoding=how.get("encoding", "utf-8"))
 

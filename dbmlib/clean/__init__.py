@@ -4,14 +4,6 @@ flag outliers, pseudonymise personal data; clean tables, a quality log and rejec
 The public names of the modules below (each module's ``__all__``).
 """
 
-from __future__ import annotations
+from ..core.exports import reexport
 
-from . import cleaning, dedupe, standardise
-from .cleaning import *
-from .dedupe import *
-from .standardise import *
-
-__all__: list[str] = []
-__all__ += cleaning.__all__
-__all__ += dedupe.__all__
-__all__ += standardise.__all__
+__all__ = reexport(__name__, ['cleaning', 'dedupe', 'standardise'])

@@ -356,9 +356,8 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", SOURCE_COLS_TX)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
-        raise InputError("raw_transactions", problem="the raw layer holds no transactions",
-                         expected="a transactions file in the source (01 found or loaded none): "
-                                  "check the folder and run 01_collection")
+        raise InputError("raw_transactions", problem="the raw layer has no transactions: run 01_collection first",
+                         expected="a transactions file in the source (01 found or loaded none)")
     order_ts = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst)  # parsed once, used twice
     reference = order_ts.max()
     recon, rejects = [], []

@@ -4,16 +4,6 @@ validate them against their schemas and load them into the raw layer with lineag
 The public names of the modules below (each module's ``__all__``).
 """
 
-from __future__ import annotations
+from ..core.exports import reexport
 
-from . import load, overview, readers, schemas
-from .load import *
-from .overview import *
-from .readers import *
-from .schemas import *
-
-__all__: list[str] = []
-__all__ += load.__all__
-__all__ += overview.__all__
-__all__ += readers.__all__
-__all__ += schemas.__all__
+__all__ = reexport(__name__, ['load', 'overview', 'readers', 'schemas'])

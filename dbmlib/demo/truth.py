@@ -31,6 +31,7 @@ from ..models.scoring import truth_comparison
 from ..segment.rfm import rfm_summary
 
 __all__ = [
+    "generated_ids",
     "natural_purchases",
     "read_truth",
     "simulate_responses",
@@ -139,6 +140,18 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
     return pd.concat(rows, ignore_index=True)
 
 
+def generated_ids(ids: pd.Index, truth: pd.DataFrame, id_map: pd.DataFrame | None = None) -> np.ndarray:
+    """The generated person behind each clean customer id: the id itself, or — for a merged
+    record whose surviving id is a duplicate's — a merged source id the generator knows."""
+    key = pd.Series(ids, index=ids)
+    if id_map is not None and len(id_map):
+        alt = id_map[id_map["source_id"].isin(truth.index)].drop_duplicates("customer_id")
+        alt = alt.set_index("customer_id")["source_id"]
+        missing = ~key.isin(truth.index)
+        key[missing] = alt.reindex(key[missing].index).to_numpy()
+    return key.to_numpy()
+
+
 def simulate_responses(source_dir, groups: pd.DataFrame, customers: pd.DataFrame, *, channel: str,
                        start, window_days: int, seed: int, id_map: pd.DataFrame | None = None
                        ) -> pd.DataFrame:
@@ -167,13 +180,7 @@ def simulate_responses(source_dir, groups: pd.DataFrame, customers: pd.DataFrame
 
     truth = pd.read_csv(Path(source_dir) / "_truth" / "customers.csv").set_index("customer_id")
     ids = pd.Index(groups.index)
-    key = pd.Series(ids, index=ids)
-    if id_map is not None and len(id_map):
-        # a surviving id that is not a generated person: use a merged source id that is
-        alt = id_map[id_map["source_id"].isin(truth.index)].drop_duplicates("customer_id")
-        alt = alt.set_index("customer_id")["source_id"]
-        missing = ~key.isin(truth.index)
-        key[missing] = alt.reindex(key[missing].index).to_numpy()
+    key = pd.Series(generated_ids(ids, truth, id_map), index=ids)
     known = key.isin(truth.index).to_numpy()
     t = truth.reindex(key.to_numpy())
     rng = np.random.default_rng(seed)

@@ -25,6 +25,7 @@ import pandas as pd
 from ..campaign.writeback import write_back
 from ..core.io import atomic_write_csv
 from .retail_demo import CATEGORIES, CHANNELS, RetailDemoConfig, response_rules
+from .truth import generated_ids
 
 __all__ = ["RoundOutcome", "period_start", "simulate_round", "world_state", "write_round"]
 
@@ -93,18 +94,6 @@ def write_round(con, outcome: RoundOutcome, campaign: dict, feedback_folder) -> 
     return counts
 
 
-def _source_ids(ids: pd.Index, truth: pd.DataFrame, id_map: pd.DataFrame | None) -> np.ndarray:
-    """The generated person behind each clean customer id (a merged record's surviving id may
-    be a duplicate's)."""
-    key = pd.Series(ids, index=ids)
-    if id_map is not None and len(id_map):
-        alt = id_map[id_map["source_id"].isin(truth.index)].drop_duplicates("customer_id")
-        alt = alt.set_index("customer_id")["source_id"]
-        missing = ~key.isin(truth.index)
-        key[missing] = alt.reindex(key[missing].index).to_numpy()
-    return key.to_numpy()
-
-
 def _purchases(lam, p, alive, days, rng):
     """BG/NBD continued for ``days``: (customer position, day) of each purchase and who is
     alive at the end."""
@@ -148,7 +137,7 @@ def simulate_round(folder, groups: pd.DataFrame, customers: pd.DataFrame, *, cha
     p = truth["p_dropout"].fillna(1.0).to_numpy()
     who, day, alive_end = _purchases(lam, p, alive.to_numpy(), period_days, rng)
     # the campaign: who is listed, contacted, and what the contact changes
-    listed = _source_ids(groups.index, truth, id_map)
+    listed = generated_ids(groups.index, truth, id_map)
     pos = truth.index.get_indexer(listed)
     known = pos >= 0
     contacted = groups["contacted"].astype(bool).to_numpy()

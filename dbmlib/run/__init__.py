@@ -4,12 +4,6 @@ folder with its manifest and metrics, and the ``dbm`` command line.
 The public names of the modules below (each module's ``__all__``).
 """
 
-from __future__ import annotations
+from ..core.exports import reexport
 
-from . import pipeline, sources
-from .pipeline import *
-from .sources import *
-
-__all__: list[str] = []
-__all__ += pipeline.__all__
-__all__ += sources.__all__
+__all__ = reexport(__name__, ['pipeline', 'sources'])
