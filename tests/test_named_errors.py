@@ -113,7 +113,10 @@ def test_ctrl_c_writes_the_manifest_and_exits_130(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "dbmlib.run.cli", "run", "--db", str(tmp_path / "m.duckdb"),
                              "--reports-dir", str(reports), "--run-name", "int", "-p", "n_customers=1500",
                              "--stages", "01", "02"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,  # a Ctrl-C reaches this run and its kernel only
+                            # a test runner started in the background ignores SIGINT, and children inherit
+                            # that; a terminal's run does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     marker = Path(f"{tmp_path / 'm.duckdb'}.stage")
     deadline = time.monotonic() + 120
     while not marker.exists() and time.monotonic() < deadline:
