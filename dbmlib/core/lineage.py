@@ -26,6 +26,10 @@ class StaleTableError(RuntimeError):
     """A stage's input was built from another source or from an input rebuilt since."""
 
 
+def _build_id(stage: str) -> str:
+    return f"{stage}:{datetime.now(UTC):%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"
+
+
 def lineage_of(con, tables=None) -> dict[str, dict]:
     """``{table: {source, stage, build_id, built_at, inputs}}`` of the recorded tables (all, or
     those named)."""
@@ -64,7 +68,7 @@ def record_lineage(con, tables, *, stage: str, source: str | None = None, inputs
             raise StaleTableError(f"{stage}: its inputs {sorted(inputs)} hold the sources {sorted(found)}; "
                                   "expected exactly one (rerun 01_collection for one source)")
         source = found.pop()
-    build = f"{stage}:{datetime.now(UTC):%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"
+    build = _build_id(stage)
     ins = json.dumps({t: known[t]["build_id"] for t in sorted(known)})
     tables = list(tables)
     if tables:  # one statement: all of the tables' rows or none
@@ -80,7 +84,7 @@ def touch(con, tables, *, stage: str) -> str:
     """Give ``tables`` a new build id after ``stage`` changed them in place (same source and
     inputs), so the tables built from them are known to be stale."""
     info = lineage_of(con, tables)
-    build = f"{stage}:{datetime.now(UTC):%Y%m%dT%H%M%S}:{uuid.uuid4().hex[:8]}"
+    build = _build_id(stage)
     for t in info:
         con.execute("UPDATE _lineage SET build_id = ?, stage = ?, built_at = ? WHERE table_name = ?",
                     [build, stage, datetime.now(UTC).replace(tzinfo=None), t])

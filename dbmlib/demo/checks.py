@@ -16,7 +16,6 @@ from .datasets import retail_demo_dir
 from .grade import grade_cleaning
 from .truth import (
     read_truth,
-    simulate_responses,
     true_campaign_effects,
     true_uplift_of,
     truth_recovery,
@@ -28,7 +27,6 @@ __all__ = [
     "cluster_agreement",
     "demo_folder",
     "recover_truth",
-    "simulate_campaign",
     "uplift_truth_correlation",
 ]
 
@@ -113,20 +111,3 @@ def uplift_truth_correlation(folder, held_out: pd.DataFrame, models) -> pd.Serie
     rows = held_out.assign(true_uplift=true_uplift_of(campaign_truth, held_out["campaign_id"], held_out.index))
     return rows[list(models)].corrwith(rows["true_uplift"], method="spearman").rename(
         "rank correlation with the true uplift")
-
-
-def simulate_campaign(folder, groups: pd.DataFrame, customers: pd.DataFrame, *, channel: str, start,
-                      window_days: int, contact_cost: float, seed: int,
-                      id_map: pd.DataFrame | None = None) -> pd.DataFrame | None:
-    """Stage 05's loop: the demo customers' responses to the planned campaign, as the contact
-    rows a channel would report back (``customer_id``, group, ``contacted``, ``responded``,
-    ``response_ts``, ``response_revenue``, ``true_uplift``, ``contact_date``,
-    ``contact_cost``), or ``None`` without a truth."""
-    if folder is None:
-        return None
-    responses = simulate_responses(folder, groups, customers, channel=channel, start=start,
-                                   window_days=window_days, seed=seed, id_map=id_map)
-    contacts = groups.join(responses).rename_axis("customer_id").reset_index()
-    contacts["contact_date"] = pd.Timestamp(start)
-    contacts["contact_cost"] = contacts["contacted"] * contact_cost
-    return contacts
