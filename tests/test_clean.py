@@ -8,6 +8,7 @@ import pytest
 from dbmlib.clean import cleaning as clean
 from dbmlib.collect import load as collect
 from dbmlib.core.db import connect
+from dbmlib.core.errors import InputError
 from dbmlib.demo.grade import grade_cleaning
 from tests.conftest import build_clean_demo
 
@@ -177,11 +178,17 @@ def test_bad_test_account_and_its_orders(tmp_path):
     assert result.tables["customers"]["customer_id"].tolist() == ["C2"]
 
 
-def test_bad_date_for_declared_day_order(tmp_path):
-    con = _db(tmp_path, orders=OK_ORDERS + [["O3", "C1", "31/01/2024", "web", "home", "1", "5", None]])
-    _run(con, dayfirst=False)  # 31 cannot be a month: rejected, not guessed
-    assert _clean_rejects(con) == [("raw_transactions", 3, "order_ts is not a valid date (dayfirst=False)")]
-    assert len(_rule_rows(_run(con, dayfirst=True), "mixed_date_format")) == 1
+def test_day_order_decided_at_load_and_followed_by_cleaning(tmp_path):
+    orders = OK_ORDERS + [["O3", "C1", "31/01/2024", "web", "home", "1", "5", None],
+                          ["O4", "C2", "03/02/2024", "web", "home", "1", "6", None]]
+    with pytest.raises(InputError, match=r"dayfirst=False but the file says day first: 1 of 2 cells"):
+        collect.load_frame(connect(tmp_path / "x.duckdb"), "transactions", _orders(orders),
+                           source_file="t.csv", dayfirst=False)  # 31 cannot be a month: stop, not guess
+    con = _db(tmp_path, orders=orders)  # dayfirst inferred from 31/01/2024 and recorded
+    result = _run(con, dayfirst=False)  # the cleaning fallback does not override the file's reading
+    ts = result.tables["transactions"].set_index("order_id")["order_ts"]
+    assert ts["O4"] == pd.Timestamp("2024-02-03") and ts["O3"] == pd.Timestamp("2024-01-31")
+    assert len(_rule_rows(result, "mixed_date_format")) == 2
 
 
 def test_bad_unknown_currency_bypassing_validation(tmp_path):

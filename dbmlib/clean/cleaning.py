@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -30,7 +31,9 @@ from ..core.db import insert_rows, read_frame, registered, table_exists, transac
 from ..core.errors import InputError
 from ..core.fast_text import fullmatch, isin, lookup, positions
 from ..core.lineage import record_lineage
-from ..core.parsing import date_format_of, parse_dates, parse_flags, parse_integers, parse_money
+from ..collect.conventions import Reading, parse_by_file, recorded_readings
+from ..collect.schemas import SOURCES
+from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates
 from .standardise import (
@@ -54,10 +57,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-CLEAN_TABLES = ["customers", "customer_pii", "customer_id_map", "transactions",
+CLEAN_TABLES = ["customers", "customer_pii", "customer_id_map", "order_lines", "transactions",
                 "transactions_model", "campaigns", "campaign_contacts", "quality_log"]
-SOURCE_COLS_TX = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity",
-                  "amount", "returned_order_id"]
+#: Columns of the clean ``order_lines`` table (plus ``source_row``).
+LINE_COLUMNS = ["order_id", "customer_id", "order_ts", "channel", "category", "product_id", "product_name",
+                "quantity", "unit_price", "amount", "returned_order_id", "country", "region"]
 _PLAIN_NUMBER = r"-?\d+(\.\d+)?"
 
 
@@ -69,12 +73,15 @@ class ReconciliationError(RuntimeError):
 class CleanConfig:
     """Parameters of the cleaning rules (see the module docstring)."""
 
-    dayfirst: bool = True
-    decimal: str = "."
+    dayfirst: bool | None = True  # only for raw rows without a recorded reading (load_log)
+    decimal: str = "."  # likewise
     merge_keys: tuple = MERGE_KEYS
     internal_domains: tuple = ("dbm-retail.example",)
     test_name_pattern: str = r"^(test|qa)$"
     outlier_z: float = 3.5
+    outlier_side: str = "upper"  # "upper": only unusually large orders; "both": small ones too
+    model_cap: str | float = "robust"  # modelling copy: "robust" (the outlier threshold), "none", an amount
+    cancel_prefix: str = ""  # an order-id marker of cancellations, e.g. "C"
     phone_region: str = "GB"
     opt_out: tuple = ()  # e-mail addresses or customer ids that withdrew consent
     categories: dict = field(default_factory=lambda: {
@@ -92,19 +99,35 @@ class CleanConfig:
         and ``internal_domains``, and an optional opt-out file (one e-mail address or customer
         id per line); other keywords are fields of the configuration."""
         opt_out = tuple(Path(opt_out_file).read_text().split()) if opt_out_file else ()
+        if "model_cap" in kwargs and str(kwargs["model_cap"]).lower() not in {"robust", "none"}:
+            try:
+                kwargs["model_cap"] = float(kwargs["model_cap"])
+            except ValueError:
+                raise ValueError(f"model_cap must be 'robust', 'none' or an amount, got {kwargs['model_cap']!r}") from None
+        if kwargs.get("outlier_side", "upper") not in {"upper", "both"}:
+            raise ValueError(f"outlier_side must be 'upper' or 'both', got {kwargs['outlier_side']!r}")
         return cls(merge_keys=tuple(merge_keys.split(",")), internal_domains=tuple(internal_domains.split(",")),
                    opt_out=opt_out, **kwargs)
+
+
+    @property
+    def reading(self) -> Reading:
+        """The fallback reading of raw rows whose file has none recorded."""
+        return Reading(self.dayfirst, None, self.decimal, "cleaning defaults")
 
 
 @dataclass
 class CleanResult:
     """What :func:`clean_database` produced: the clean ``tables`` by name, the row-level
-    ``quality_log``, the per-table ``reconciliation`` and the ``rejects``."""
+    ``quality_log``, the per-table ``reconciliation``, the ``rejects`` and what the outlier
+    rule and the modelling cap did (``outliers``: orders flagged, their revenue share, the
+    cap, orders capped and the revenue share the cap removes from the modelling copy)."""
 
     tables: dict
     quality_log: pd.DataFrame
     rejects: pd.DataFrame
     reconciliation: pd.DataFrame
+    outliers: dict = field(default_factory=dict)
 
 
 class _Log:
@@ -158,7 +181,7 @@ def _changed(before: pd.Series, after: pd.Series) -> np.ndarray:
             ).fillna(False).to_numpy(bool)
 
 
-def _clean_customers(raw, cfg, lg, reference):
+def _clean_customers(raw, cfg, lg, reference, readings):
     c = raw.copy()
     c["_key"] = c["customer_id"]
     rejected = np.zeros(len(c), bool)
@@ -189,10 +212,11 @@ def _clean_customers(raw, cfg, lg, reference):
     # dates
     dates = {}
     for col in ("birth_date", "signup_date"):
-        d = parse_dates(c[col], dayfirst=cfg.dayfirst)
+        d = parse_by_file(c, col, readings, "date", cfg.reading)
         fmt = date_format_of(c[col])
-        lg.add("customers", "mixed_date_format", "changed", c, (fmt == "slashed").fillna(False), col,
-               f"slashed date read with dayfirst={cfg.dayfirst}")
+        lg.add("customers", "mixed_date_format", "changed", c,
+               (fmt == "slashed").fillna(False).to_numpy(bool) & (fmt.nunique() > 1), col,
+               "day/month date among other layouts, read the way its file was read (load_log)")
         bad = (c[col].notna() & d.isna()).to_numpy(bool)
         lg.add("customers", "unparseable_date", "changed", c, bad, col, "not a valid date; set missing")
         dates[col] = d
@@ -258,7 +282,9 @@ def _merge_customers(people, cfg, lg):
     return master.reset_index(), id_map, merged
 
 
-def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
+def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
+    """Line-level rules (rejects, amounts, cancellations matched to their purchase); returns
+    the kept lines, the rejected rows and the number of return/cancellation lines netted."""
     t = raw.assign(_key=raw["order_id"])  # copy-on-write: raw's columns are shared, not copied
     reasons = pd.Series("", index=t.index, dtype="string")
     rejected = np.zeros(len(t), bool)
@@ -270,20 +296,25 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
         reasons[mask] = reason
         rejected |= mask
 
-    dup = t.pop("_duplicate").to_numpy(bool)  # marked by _read, in DuckDB
+    dup = t.pop("_duplicate").to_numpy(bool)  # marked by _read, in DuckDB, on every source column
     reject(dup, "exact_duplicate_row", "exact duplicate of an earlier row")
+    layouts = date_format_of(t["order_ts"])
     lg.add("transactions", "mixed_date_format", "changed", t,
-           (date_format_of(t["order_ts"]) == "slashed").fillna(False), "order_ts",
-           f"slashed date read with dayfirst={cfg.dayfirst}")
-    reject(ts.isna().to_numpy(), "unparseable_date",
-           f"order_ts is not a valid date (dayfirst={cfg.dayfirst})", "order_ts")
-    amount = parse_money(t["amount"], decimal=cfg.decimal)
-    as_text = ~fullmatch(t["amount"].astype("string").str.strip(), _PLAIN_NUMBER)
+           (layouts == "slashed").fillna(False).to_numpy(bool) & (layouts.nunique() > 1), "order_ts",
+           "day/month date among other layouts, read the way its file was read (load_log)")
+    reject(ts.isna().to_numpy(), "unparseable_date", "order_ts is not a valid date in its file's layout",
+           "order_ts")
+    amount = parse_by_file(t, "amount", readings, "money", cfg.reading)
+    qty = parse_integers(t["quantity"])
+    price = parse_by_file(t, "unit_price", readings, "money", cfg.reading)
+    derived = (t["amount"].isna() & qty.notna() & price.notna()).to_numpy(bool)
+    amount = amount.mask(derived, (qty.astype("float64") * price).round(2))
+    lg.add("transactions", "amount_from_price", "filled", t, derived, "amount", "quantity × unit_price")
+    as_text = ~fullmatch(t["amount"].astype("string").str.strip(), _PLAIN_NUMBER) & ~derived
     lg.add("transactions", "amount_as_text", "changed", t, as_text & amount.notna().to_numpy(bool),
            "amount", "currency symbol or separators removed")
     reject(amount.isna().to_numpy(), "unparseable_amount",
            "amount is not a number in a known currency format", "amount")
-    qty = parse_integers(t["quantity"])
     lg.add("transactions", "missing_value", "filled", t, t["quantity"].isna().to_numpy(bool),
            "quantity", "policy: 1")
     qty = qty.fillna(1)
@@ -294,9 +325,14 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
     if known_ids is not None:
         reject(~isin(t["customer_id"], known_ids), "unknown_customer",
                "customer_id not in the customers table", "customer_id")
-    t = t.assign(order_ts=ts, amount=amount, quantity=qty,
+    t = t.assign(order_ts=ts, amount=amount, quantity=qty, unit_price=price,
                  category=t["category"].astype("string").str.strip().str.lower().fillna("unknown"),
                  channel=t["channel"].astype("string").str.strip().str.lower().fillna("unknown"))
+    t, cancel = _mark_cancellations(t, cfg, rejected, lg)
+    matched = _match_cancellations(t, cancel & ~rejected)
+    reject(cancel & matched.isna().to_numpy(), "unmatched_cancellation",
+           "cancellation without an earlier purchase of the same product by the same customer")
+    t["returned_order_id"] = t["returned_order_id"].mask(cancel, matched)
     is_return = t["returned_order_id"].notna().to_numpy()
     orphan = is_return & ~isin(t["returned_order_id"], t.loc[~rejected & ~is_return, "order_id"])
     reject(orphan, "orphan_return", "return references an order that is not in the data")
@@ -304,25 +340,110 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids):
     into = np.full(len(t), None, dtype=object)  # the detail, built for the netted rows only
     into[netted] = ("into order " + t.loc[netted, "returned_order_id"].astype("string")).to_numpy()
     lg.add("transactions", "return_netted", "merged", t, netted, "amount", into)
-    returns = t.loc[netted].groupby("returned_order_id")["amount"].sum()
-    # the kept sale lines, with only the columns used from here on (a 10M-row copy is gigabytes)
-    sales = t.loc[~rejected & ~is_return, ["order_id", "customer_id", "order_ts", "channel", "category",
-                                           "quantity", "amount", "_source_row"]]
-    pos = positions(sales["order_id"], returns.index)
-    sales["returned_amount"] = np.append(returns.to_numpy(float), 0.0)[pos]  # −1 (no return) reads 0
-    sales["net_amount"] = (sales["amount"] + sales["returned_amount"]).round(2)
-    positive = sales["amount"] > 0
-    logs = np.log(sales.loc[positive, "amount"])
+    lines = t.loc[~rejected, LINE_COLUMNS + ["_source_row"]]
+    rej = t.loc[rejected].assign(_reason=reasons[rejected])
+    return lines, rej, int(netted.sum())
+
+
+def _mark_cancellations(t, cfg, rejected, lg):
+    """Cancellation lines: negative quantity or amount, or an order id with the configured
+    marker (``cancel_prefix``), and no ``returned_order_id``. Their amount is made negative."""
+    marker = (t["order_id"].astype("string").str.startswith(cfg.cancel_prefix).fillna(False).to_numpy(bool)
+              if cfg.cancel_prefix else np.zeros(len(t), bool))
+    negative = ((t["amount"] < 0) | (t["quantity"] < 0)).fillna(False).to_numpy(bool)
+    cancel = t["returned_order_id"].isna().to_numpy() & (negative | marker) & ~rejected
+    flip = cancel & (t["amount"] > 0).fillna(False).to_numpy(bool)
+    lg.add("transactions", "cancellation_sign", "changed", t, flip, "amount",
+           f"order id starts with {cfg.cancel_prefix!r}: a cancellation, amount made negative")
+    t = t.assign(amount=t["amount"].mask(flip, -t["amount"]),
+                 quantity=t["quantity"].mask(cancel, -t["quantity"].abs()))
+    return t, cancel
+
+
+def _match_cancellations(t, cancel) -> pd.Series:
+    """The order each cancellation line cancels: the same customer's latest purchase of the
+    same product (any product when the source has no product ids) at or before the
+    cancellation's time (DuckDB's ASOF join); missing where there is none."""
+    out = pd.Series(pd.NA, index=t.index, dtype="string")
+    if not cancel.any():
+        return out
+    product = t["product_id"].astype("string").fillna("")
+    sale = ~cancel & t["returned_order_id"].isna().to_numpy() & (t["amount"] >= 0).to_numpy()
+    frame = pd.DataFrame({"customer_id": t["customer_id"], "product": product, "ts": t["order_ts"],
+                          "order_id": t["order_id"], "row": np.arange(len(t))})
+    con = duckdb.connect()
+    try:
+        con.register("c", frame[cancel])
+        con.register("s_all", frame[sale])
+        # one candidate per customer, product and time (the larger order id on a tie): deterministic
+        con.execute("CREATE TEMP VIEW s AS SELECT customer_id, product, ts, max(order_id) AS order_id "
+                    "FROM s_all GROUP BY ALL")
+        hit = con.execute("SELECT c.row, s.order_id FROM c ASOF JOIN s ON c.customer_id = s.customer_id "
+                          "AND c.product = s.product AND c.ts >= s.ts ORDER BY c.row").fetchnumpy()
+    finally:
+        con.close()
+    out.iloc[hit["row"]] = hit["order_id"]
+    return out
+
+
+def _orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
+    """One row per order from its sale lines, returns and cancellations netted (DuckDB):
+    first customer, channel and time, the category if the order has one (else ``mixed``),
+    quantities and amounts summed; returns the orders and the lines merged into them."""
+    con = duckdb.connect()
+    try:
+        con.register("l", lines)
+        orders = con.execute("""
+            WITH sale AS (SELECT * FROM l WHERE returned_order_id IS NULL),
+                 back AS (SELECT returned_order_id AS order_id, sum(amount) AS returned_amount
+                          FROM l WHERE returned_order_id IS NOT NULL GROUP BY ALL)
+            SELECT s.order_id, arg_min(customer_id, _source_row) AS customer_id,
+                   min(order_ts) AS order_ts, arg_min(channel, _source_row) AS channel,
+                   CASE WHEN count(DISTINCT category) = 1 THEN min(category) ELSE 'mixed' END AS category,
+                   sum(quantity)::BIGINT AS quantity, round(sum(amount), 2) AS amount,
+                   round(coalesce(any_value(b.returned_amount), 0), 2) AS returned_amount,
+                   count(*) AS n_lines, min(_source_row) AS _source_row
+            FROM sale s LEFT JOIN back b USING (order_id)
+            GROUP BY s.order_id ORDER BY _source_row""").df()
+    finally:
+        con.close()
+    orders["net_amount"] = (orders["amount"] + orders["returned_amount"]).round(2)
+    grouped = int((orders["n_lines"] - 1).sum())
+    if grouped:
+        lg.parts.append(pd.DataFrame({
+            "table": "transactions", "rule": "order_lines_grouped", "action": "merged",
+            "column": "order_id", "key": orders.loc[orders["n_lines"] > 1, "order_id"].astype("string").to_numpy(),
+            "source_row": orders.loc[orders["n_lines"] > 1, "_source_row"].to_numpy(),
+            "detail": (orders.loc[orders["n_lines"] > 1, "n_lines"].astype(str) + " lines into one order").to_numpy()}))
+    return orders.drop(columns="n_lines"), grouped
+
+
+def _outliers(orders: pd.DataFrame, cfg, lg) -> tuple[pd.Series, float, dict]:
+    """Robust outlier flags on the order amounts (z of the log amount by median and MAD; only
+    unusually large orders unless ``outlier_side="both"``), the modelling copy's cap
+    (``model_cap``: "robust" — the flag threshold —, "none", or an amount) and a summary of
+    what both do to revenue."""
+    positive = orders["amount"] > 0
+    logs = np.log(orders.loc[positive, "amount"])
     med = float(np.median(logs)) if len(logs) else 0.0
     mad = float(np.median(np.abs(logs - med))) if len(logs) else 0.0
-    z = 0.6745 * (np.log(sales["amount"].where(positive)) - med) / (mad if mad > 0 else np.inf)
-    sales["is_outlier"] = (z.abs() > cfg.outlier_z).fillna(False).astype(bool)
-    cap = float(np.exp(med + cfg.outlier_z * mad / 0.6745)) if mad > 0 else np.inf
-    lg.add("transactions", "extreme_outlier", "flagged", sales.assign(_key=sales["order_id"]),
-           sales["is_outlier"].to_numpy(),
-           "amount", f"robust z of log amount > {cfg.outlier_z} (cap {cap:.2f} in the model copy)")
-    rej = t.loc[rejected].assign(_reason=reasons[rejected])
-    return sales, rej, int(netted.sum()), cap
+    z = 0.6745 * (np.log(orders["amount"].where(positive)) - med) / (mad if mad > 0 else np.inf)
+    flag = z.abs() > cfg.outlier_z if cfg.outlier_side == "both" else z > cfg.outlier_z
+    flag = flag.fillna(False).astype(bool)
+    robust = float(np.exp(med + cfg.outlier_z * mad / 0.6745)) if mad > 0 else np.inf
+    cap = {"robust": robust, "none": np.inf}.get(str(cfg.model_cap).lower())
+    cap = float(cfg.model_cap) if cap is None else cap
+    revenue = float(orders["net_amount"].sum())
+    removed = float((orders["net_amount"] - orders["net_amount"].clip(upper=cap)).sum())
+    summary = {"orders_flagged": int(flag.sum()),
+               "revenue_share_flagged": float(orders.loc[flag, "net_amount"].sum() / revenue) if revenue else 0.0,
+               "cap": cap, "orders_capped": int((orders["net_amount"] > cap).sum()),
+               "revenue_share_removed_by_cap": removed / revenue if revenue else 0.0}
+    lg.add("transactions", "extreme_outlier", "flagged", orders.assign(_key=orders["order_id"]),
+           flag.to_numpy(), "amount",
+           f"robust z of log amount {'beyond ±' if cfg.outlier_side == 'both' else 'above '}{cfg.outlier_z} "
+           f"(model copy cap {cap:,.2f})")
+    return flag, cap, summary
 
 
 def _rejects(frame, table, reason_col="_reason"):
@@ -353,17 +474,23 @@ def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True,
 
 
 def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
-    raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", SOURCE_COLS_TX)
+    tx_cols = [c for c in SOURCES["transactions"].column_names if _has_column(con, "raw_transactions", c)]
+    raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", tx_cols)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
         raise InputError("raw_transactions", problem="the raw layer has no transactions: run 01_collection first",
                          expected="a transactions file in the source (01 found or loaded none)")
-    order_ts = parse_dates(raw_t["order_ts"], dayfirst=cfg.dayfirst)  # parsed once, used twice
+    readings = {t: recorded_readings(con, t) for t in ("raw_customers", "raw_transactions", "raw_campaigns",
+                                                       "raw_campaign_contacts")}
+    for col in SOURCES["transactions"].column_names:
+        if col not in raw_t:
+            raw_t[col] = pd.Series(pd.NA, index=raw_t.index, dtype="string")
+    order_ts = parse_by_file(raw_t, "order_ts", readings["raw_transactions"], "date", cfg.reading)
     reference = order_ts.max()
     recon, rejects = [], []
     bar.step("customers")
     if raw_c is not None:
-        people, rej_c, reasons, test_ids = _clean_customers(raw_c, cfg, lg, reference)
+        people, rej_c, reasons, test_ids = _clean_customers(raw_c, cfg, lg, reference, readings["raw_customers"])
         for ident in cfg.opt_out:
             hit = ((people["email"] == str(ident).strip().lower()) | (people["customer_id"] == ident)
                    ).fillna(False).to_numpy(bool)
@@ -379,17 +506,21 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c = None  # free the raw frames as soon as they are cleaned: at 10M rows they are gigabytes
     bar.step("transactions")
     n_raw_t = len(raw_t)
-    sales, rej_t, n_netted, cap = _clean_transactions(raw_t, order_ts, cfg, lg, test_ids, known)
+    lines, rej_t, n_netted = _clean_transactions(raw_t, order_ts, cfg, lg, test_ids, known,
+                                                 readings["raw_transactions"])
     del raw_t, order_ts
     rejects.append(_rejects(rej_t, "transactions"))
-    recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted))
     if id_map is not None:
-        sales["customer_id"] = _rekey(lg, "transactions", sales.assign(_key=sales["order_id"]), id_map)
+        lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
+    sales, n_grouped = _orders_from_lines(lines, lg)
+    recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted + n_grouped))
+    sales["is_outlier"], cap, outliers = _outliers(sales, cfg, lg)
     first_order = sales.groupby("customer_id")["order_ts"].min()
     if master is None:  # e.g. CDNOW: customers are who bought
         master = pd.DataFrame({"customer_id": first_order.index, "signup_date": first_order.to_numpy()})
         for col in ("gender", "region", "income_band", "acquisition_channel"):
             master[col] = "unknown"
+        master["region"] = _region_from_lines(lines, master["customer_id"])
         master["birth_date"] = pd.NaT
         master["email_opt_in"] = False
         master["records_merged"] = 0
@@ -404,7 +535,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
                 "birth_date"]
     pii = master[[c for c in pii_cols if c in master.columns]].copy()
     bar.step("campaigns")
-    campaigns, contacts = _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects)
+    campaigns, contacts = _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, readings)
     tx_cols = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity", "amount",
                "returned_amount", "net_amount", "is_outlier", "_source_row"]
     transactions = sales[tx_cols].rename(columns={"_source_row": "source_row"}).sort_values(
@@ -419,7 +550,10 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     if not reconciliation["balanced"].all():
         raise ReconciliationError("rows do not reconcile:\n" + reconciliation.to_string())
     quality_log = lg.frame()
-    tables = {"customers": customers, "customer_pii": pii,
+    order_lines = lines.rename(columns={"_source_row": "source_row"}).sort_values(
+        ["order_ts", "order_id", "source_row"], kind="stable").reset_index(drop=True)
+    del lines
+    tables = {"customers": customers, "customer_pii": pii, "order_lines": order_lines,
               "customer_id_map": id_map if id_map is not None else pd.DataFrame(
                   {"source_id": customers["customer_id"], "customer_id": customers["customer_id"],
                    "match_key": "self"}),
@@ -433,7 +567,23 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
         raw = [t for t in ("raw_customers", "raw_transactions", "raw_campaigns", "raw_campaign_contacts")
                if table_exists(con, t)]
         record_lineage(con, list(tables), stage="02_cleaning", inputs=raw)
-    return CleanResult(tables, quality_log, rejects_df, reconciliation)
+    return CleanResult(tables, quality_log, rejects_df, reconciliation, outliers)
+
+
+def _has_column(con, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
+                            "AND column_name = ?", [table, column]).fetchall()[0][0])
+
+
+def _region_from_lines(lines: pd.DataFrame, customer_ids: pd.Series) -> np.ndarray:
+    """Without a customer file: each customer's region, or else country, of their latest
+    order line (``unknown`` where the export has neither)."""
+    place = lines["region"].fillna(lines["country"]).astype("string").str.strip()
+    if place.isna().all():
+        return np.full(len(customer_ids), "unknown", dtype=object)
+    latest = (lines.assign(_place=place).dropna(subset=["_place"]).sort_values("order_ts", kind="stable")
+              .groupby("customer_id")["_place"].last())
+    return customer_ids.map(latest).fillna("unknown").to_numpy(object)
 
 
 def _rekey(lg, table: str, frame: pd.DataFrame, id_map: pd.DataFrame) -> pd.Series:
@@ -445,7 +595,7 @@ def _rekey(lg, table: str, frame: pd.DataFrame, id_map: pd.DataFrame) -> pd.Seri
     return master
 
 
-def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
+def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, readings):
     campaigns = pd.DataFrame(columns=["campaign_id", "name", "channel", "start_date",
                                       "response_window_days", "contact_cost", "offer"])
     contacts = pd.DataFrame(columns=["campaign_id", "customer_id", "group", "contacted",
@@ -454,9 +604,10 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
         campaigns = pd.DataFrame({
             "campaign_id": raw_k["campaign_id"], "name": raw_k["name"],
             "channel": raw_k["channel"].str.strip().str.lower(),
-            "start_date": parse_dates(raw_k["start_date"], dayfirst=cfg.dayfirst),
+            "start_date": parse_by_file(raw_k, "start_date", readings["raw_campaigns"], "date", cfg.reading),
             "response_window_days": parse_integers(raw_k["response_window_days"]).fillna(30),
-            "contact_cost": parse_money(raw_k["contact_cost"], decimal=cfg.decimal).fillna(0.0),
+            "contact_cost": parse_by_file(raw_k, "contact_cost", readings["raw_campaigns"], "money",
+                                          cfg.reading).fillna(0.0),
             "offer": raw_k["offer"]})
         recon.append(("campaigns", len(raw_k), 0, len(campaigns), 0, 0))
     if raw_x is None:
@@ -483,10 +634,12 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects):
         "campaign_id": keep["campaign_id"], "customer_id": keep["customer_id"],
         "group": keep["group"].str.strip().str.lower(),
         "contacted": parse_flags(keep["contacted"]).fillna(keep["group"].str.strip().str.lower() != "control"),
-        "contact_date": parse_dates(keep["contact_date"], dayfirst=cfg.dayfirst),
-        "contact_cost": parse_money(keep["contact_cost"], decimal=cfg.decimal).fillna(0.0),
+        "contact_date": parse_by_file(keep, "contact_date", readings["raw_campaign_contacts"], "date", cfg.reading),
+        "contact_cost": parse_by_file(keep, "contact_cost", readings["raw_campaign_contacts"], "money",
+                                      cfg.reading).fillna(0.0),
         "responded": parse_flags(keep["responded"]).astype(bool),
-        "response_revenue": parse_money(keep["response_revenue"], decimal=cfg.decimal).fillna(0.0),
+        "response_revenue": parse_by_file(keep, "response_revenue", readings["raw_campaign_contacts"], "money",
+                                          cfg.reading).fillna(0.0),
     }).reset_index(drop=True)
     recon.append(("campaign_contacts", len(x), 0, len(contacts), int(bad.sum()), int(dup.sum())))
     return campaigns, contacts

@@ -34,12 +34,23 @@ from ..core.db import insert_rows, table_exists, transaction
 from ..core.errors import InputError, format_rows
 from ..core.io import sha256_file
 from ..core.progress import bar
-from .readers import SUPPORTED_SUFFIXES, iter_table_chunks, read_database, read_table_file
+from ..core.fast_text import fullmatch
+from ..core.parsing import parse_dates, parse_money
+from .conventions import Reading, date_columns, resolve_reading
+from .readers import (
+    SUPPORTED_SUFFIXES,
+    is_table_file,
+    iter_table_chunks,
+    read_database,
+    read_table_file,
+    table_suffix,
+)
 from .schemas import SOURCE_ORDER, SOURCES, SourceSpec, build_schema
 
 __all__ = [
     "LINEAGE_COLUMNS",
     "LoadReport",
+    "MAX_REJECT_SHARE",
     "find_source_files",
     "load_feedback",
     "load_file",
@@ -67,8 +78,12 @@ LOAD_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS load_log (
     load_id VARCHAR, source VARCHAR, raw_table VARCHAR, source_file VARCHAR, sha256 VARCHAR,
     rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, columns_ignored VARCHAR,
-    loaded_at TIMESTAMP
+    loaded_at TIMESTAMP, reading VARCHAR
 )"""
+#: Share of a file's rows that may be rejected before a quarantining load stops instead.
+MAX_REJECT_SHARE = 0.01
+_ID_COLUMNS = {"customer_id", "order_id", "returned_order_id", "campaign_id", "product_id"}
+_NUMERIC_ID = r"-?\d+\.0+"
 
 _CHECK_TEXT = {
     "not_nullable": "a value (the column may not be empty)",
@@ -91,6 +106,8 @@ class LoadReport:
     columns_absent: list[str] = field(default_factory=list)
     columns_ignored: list[str] = field(default_factory=list)
     load_id: str = ""
+    ids_normalised: int = 0
+    dates: str = ""
 
     def as_dict(self) -> dict:
         """The report as a plain dict (JSON-ready)."""
@@ -121,7 +138,8 @@ def load_summary(reports: list[LoadReport]) -> pd.DataFrame:
     if len(table) and not (table["rows_read"] == table["rows_loaded"] + table["rows_rejected"]).all():
         raise RuntimeError("rows read must equal rows loaded + rows rejected")
     table["file"] = table["file"].map(lambda f: Path(f).name)
-    return table[["table", "file", "status", "rows_read", "rows_loaded", "rows_rejected", "columns_absent"]]
+    return table[["table", "file", "status", "rows_read", "rows_loaded", "rows_rejected", "dates",
+                  "columns_absent"]]
 
 
 def _ensure_tables(con, spec: SourceSpec) -> None:
@@ -130,12 +148,44 @@ def _ensure_tables(con, spec: SourceSpec) -> None:
         f"CREATE TABLE IF NOT EXISTS {spec.table} ({cols}, _source_file VARCHAR, "
         "_source_row BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)"
     )
+    for c in spec.column_names:  # a raw table from an earlier version lacks the newer columns
+        con.execute(f'ALTER TABLE {spec.table} ADD COLUMN IF NOT EXISTS "{c}" VARCHAR')
     con.execute(REJECTS_DDL)
     con.execute(LOAD_LOG_DDL)
+    con.execute("ALTER TABLE load_log ADD COLUMN IF NOT EXISTS reading VARCHAR")  # databases from before
+
+
+def _derived_amount(columns: dict | None) -> tuple[dict | None, bool]:
+    """A mapping may declare ``"quantity * unit_price": amount``: the amount is then computed
+    from the line's quantity and unit price (any column the file calls amount is ignored)."""
+    if not columns:
+        return columns, False
+    exprs = [k for k, v in columns.items() if v == "amount" and "*" in str(k)]
+    for k in exprs:
+        if sorted(p.strip() for p in str(k).split("*")) != ["quantity", "unit_price"]:
+            raise InputError("column mapping", column=str(k), problem="an amount expression other than "
+                             "quantity * unit_price", expected="'quantity * unit_price': amount")
+    return {k: v for k, v in columns.items() if k not in exprs}, bool(exprs)
+
+
+def _normalise_ids(df: pd.DataFrame, file: str) -> int:
+    """Numeric ids written as floats (``1.0``: a spreadsheet's doing) become ``1``, so that
+    ``1.0`` in one file and ``1`` in another name the same customer; returns the cells changed."""
+    changed = 0
+    for col in _ID_COLUMNS & set(df.columns):
+        text = df[col].astype("string")
+        hit = fullmatch(text, _NUMERIC_ID)
+        if hit.any():
+            df.loc[hit, col] = text[hit].str.replace(r"\.0+$", "", regex=True)
+            log.info("%s: %d %s value(s) written like 1.0 read as whole numbers", file, int(hit.sum()), col)
+            changed += int(hit.sum())
+    return changed
 
 
 def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | None):
-    """Rename with the mapping, check required columns, add absent optional ones."""
+    """Rename with the mapping, check required columns, add absent optional ones, normalise
+    numeric ids; returns the frame, absent and ignored columns and the ids normalised."""
+    columns, derive = _derived_amount(columns)
     if columns:
         unknown = [c for c in columns if c not in df.columns]
         if unknown:
@@ -143,11 +193,16 @@ def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | No
                              "the source does not have",
                              expected=f"one of the source's columns {list(df.columns)}")
         df = df.rename(columns=columns)
+    if derive:
+        df = df.drop(columns=[c for c in ("amount",) if c in df.columns])
     missing = [c for c in spec.required if c not in df.columns]
+    if spec.name == "transactions" and "amount" not in df.columns and not {"quantity", "unit_price"} <= set(df.columns):
+        missing.append("amount")
     if missing:
+        need = spec.required + (["amount (or quantity and unit_price)"] if spec.name == "transactions" else [])
         raise InputError(file, column=missing[0],
                          problem=f"required column(s) {missing} missing",
-                         expected=f"columns {spec.required} (found {list(df.columns)}); map "
+                         expected=f"columns {need} (found {list(df.columns)}); map "
                                   "other names with columns={'their_name': 'canonical_name'}")
     absent = [c for c in spec.column_names if c not in df.columns]
     ignored = [c for c in df.columns if c not in spec.column_names]
@@ -156,14 +211,15 @@ def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | No
     if spec.name == "transactions" and "order_id" in absent:
         # sources without order ids (e.g. CDNOW): one order per line, id from lineage
         df["order_id"] = pd.Series(np.arange(1, len(df) + 1), index=df.index).astype("string")
-    return df[spec.column_names].astype("string"), absent, ignored
+    df = df[spec.column_names].astype("string")
+    return df, absent, ignored, _normalise_ids(df, file)
 
 
 def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
     fc = exc.failure_cases.copy()
     frame_level = fc["schema_context"].eq("DataFrameSchema") & fc["index"].notna()
     fc.loc[frame_level, "column"] = fc.loc[frame_level, "check"].map(
-        lambda c: "quantity/amount" if "returned_order_id" in str(c) else "(row)")
+        lambda c: "amount" if "unit_price" in str(c) else "(row)")
     fc = fc.drop_duplicates(subset=["column", "check", "index"])
     fc["expected"] = fc["check"].map(lambda c: _CHECK_TEXT.get(str(c), str(c)))
     return fc
@@ -186,13 +242,14 @@ def _reference_failures(df, spec, con) -> pd.DataFrame:
 
 
 def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
-                   dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
+                   dayfirst: bool | None = True, decimal: str = ".",
+                   date_format: str | None = None) -> pd.DataFrame:
     """Validate a canonical text frame; return one row per (row, column) failure.
 
     Columns: ``row`` (1-based data row), ``column``, ``rule``, ``expected``, ``value``.
     Failures that are not tied to a row raise :class:`InputError` at once.
     """
-    schema = build_schema(spec, dayfirst=dayfirst, decimal=decimal)
+    schema = build_schema(spec, dayfirst=dayfirst, decimal=decimal, date_format=date_format)
     df.attrs["decimal"] = decimal
     parts = []
     try:
@@ -220,7 +277,54 @@ def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
         ["row", "column", "rule", "expected", "value"]]
 
 
-def _raise_first(failures: pd.DataFrame, file: str) -> None:
+def _likely_parameter(failures: pd.DataFrame, spec: SourceSpec, reading: Reading) -> str:
+    """The parameter most likely to fix the largest group of failures, in words."""
+    column, group = max(failures.groupby("column", sort=False), key=lambda kv: len(kv[1]))
+    values = pd.Series(group["value"].dropna().astype("string").unique()[:200], dtype="string")
+    if column in date_columns(spec) and len(values):
+        if reading.date_format:
+            return f"a date_format matching values like {values.iloc[0]!r} (now {reading.date_format!r})"
+        for other in (True, False):
+            if other != reading.dayfirst and parse_dates(values, dayfirst=other).notna().mean() > 0.5:
+                return f"dayfirst={other}"
+        return (f"date_format for values like {values.iloc[0]!r} (strftime codes, e.g. "
+                "'%d %b %Y %H:%M')")
+    if group["rule"].astype(str).str.contains("money").any() and len(values):
+        other = "," if reading.decimal == "." else "."
+        if parse_money(values, decimal=other).notna().mean() > 0.5:
+            return f"decimal={other!r} (values like {values.iloc[0]!r})"
+    if group["rule"].astype(str).str.startswith("reference").any():
+        return (f"{column} values that exist in the referenced file: check the column mapping of "
+                f"{column} and that the right file was exported (e.g. {values.iloc[0]!r} not found)")
+    if group["rule"].astype(str).str.contains("not_nullable").any():
+        return f"a column mapping: {column} is empty in {len(group):,} rows — is the right column mapped to it?"
+    return "the file's values fixed at the source, or errors='quarantine' with a higher max_reject_share"
+
+
+def _guard(failures: pd.DataFrame, n_rows: int, spec: SourceSpec, file: str, reading: Reading,
+           max_reject_share: float, n_bad: int | None = None) -> None:
+    """Stop a load that would reject more than ``max_reject_share`` of a file's rows
+    (``n_bad`` of them; by default the rows in ``failures``)."""
+    if not len(failures) or not n_rows:
+        return
+    n_bad = failures["row"].nunique() if n_bad is None else n_bad
+    if n_bad / n_rows <= max_reject_share:
+        return
+    top = (failures.groupby(["column", "expected"], sort=False)
+           .agg(rows=("row", "nunique"), first=("row", "min"),
+                values=("value", lambda v: list(dict.fromkeys(v.dropna().astype(str)))[:3]))
+           .sort_values(["rows", "first"], ascending=[False, True]).reset_index())
+    reasons = "; ".join(f"{r.column}: {r.rows:,} rows, expected {r.expected} (e.g. {r.values})"
+                        for r in top.head(3).itertuples())
+    first = failures[failures["column"] == top["column"].iloc[0]]
+    raise InputError(file, column=top["column"].iloc[0], rows=first["row"].tolist(),
+                     values=first["value"].tolist(),
+                     problem=f"{n_bad:,} of {n_rows:,} rows ({n_bad / n_rows:.1%}) would be rejected, more "
+                             f"than max_reject_share={max_reject_share:g}: {reasons}",
+                     expected=f"most rows to load; likely fix: {_likely_parameter(failures, spec, reading)}")
+
+
+def _raise_first(failures: pd.DataFrame, file: str, hint: str = "") -> None:
     groups = failures.groupby(["column", "expected"], sort=False)
     (column, expected), first = next(iter(groups))
     others = len(groups) - 1
@@ -228,14 +332,21 @@ def _raise_first(failures: pd.DataFrame, file: str) -> None:
         f" (and {others} other column problem(s): "
         + "; ".join(f"{c}: {format_rows(g['row'].tolist(), 3)}" for (c, _), g in list(groups)[1:4])
         + ")" if others else "")
-    raise InputError(file, column=column, rows=first["row"].tolist(), expected=expected,
+    raise InputError(file, column=column, rows=first["row"].tolist(),
+                     expected=expected + (f" (likely fix: {hint})" if hint else ""),
                      values=first["value"].tolist(), problem=problem)
 
 
 def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: str | None = None,
-               columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
-               decimal: str = ".") -> LoadReport:
-    """Validate a frame of text and append it to the source's raw table (one transaction)."""
+               columns: dict | None = None, errors: str = "raise", dayfirst: bool | None = None,
+               decimal: str = ".", date_format: str | None = None,
+               max_reject_share: float = MAX_REJECT_SHARE) -> LoadReport:
+    """Validate a frame of text and append it to the source's raw table (one transaction).
+
+    The day/month order is inferred from the file unless ``dayfirst`` or ``date_format``
+    says it (:func:`~dbmlib.collect.conventions.resolve_reading`); a quarantining load stops
+    when more than ``max_reject_share`` of the rows would be rejected, naming the likely
+    parameter."""
     spec = _spec(source, errors)
     _ensure_tables(con, spec)
     file = str(source_file)
@@ -244,21 +355,26 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
     if seen:
         log.info("%s: unchanged since load %s, skipped", file, seen)
         return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
-    frame, absent, ignored = _canonical(df.copy(), spec, file, columns)
-    failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+    frame, absent, ignored, n_ids = _canonical(df.copy(), spec, file, columns)
+    reading = resolve_reading(frame, spec, file, dayfirst=dayfirst, date_format=date_format, decimal=decimal)
+    log.info("%s: dates %s", file, reading.evidence)
+    failures = validate_frame(frame, spec, file, con=con, dayfirst=reading.dayfirst, decimal=decimal,
+                              date_format=reading.date_format)
     if len(failures) and errors == "raise":
-        _raise_first(failures, file)
+        _raise_first(failures, file, _likely_parameter(failures, spec, reading))
+    _guard(failures, len(frame), spec, file, reading, max_reject_share)
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
     good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now)
     with transaction(con):
         previous = _drop_previous(con, spec, file)
         _append(con, spec, good, rejects)
-        _log_load(con, load_id, source, spec, file, digest, len(frame), len(good), n_bad, ignored, now)
+        _log_load(con, load_id, source, spec, file, digest, len(frame), len(good), n_bad, ignored, now,
+                  reading)
     status = "replaced" if previous else "loaded"
     log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status, n_bad)
     return LoadReport(source, spec.table, file, status, len(frame), len(good), n_bad,
-                      absent, ignored, load_id)
+                      absent, ignored, load_id, n_ids, reading.evidence)
 
 
 def _spec(source: str, errors: str) -> SourceSpec:
@@ -308,10 +424,13 @@ def _append(con, spec, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
         insert_rows(con, "rejects", rejects)
 
 
-def _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now) -> None:
-    con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+def _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now,
+              reading: Reading) -> None:
+    con.execute("INSERT INTO load_log (load_id, source, raw_table, source_file, sha256, rows_read, "
+                "rows_loaded, rows_rejected, columns_ignored, loaded_at, reading) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [load_id, source, spec.table, file, digest, read, loaded, rejected,
-                 json.dumps(ignored), now])
+                 json.dumps(ignored), now, reading.to_json()])
 
 
 def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
@@ -334,32 +453,38 @@ def _rejects_frame(failures, frame, spec, file, load_id, now) -> pd.DataFrame:
     })
 
 
+_CHUNKABLE = (".csv", ".tsv", ".txt", ".parquet")
+
+
 def load_file(con, source: str, path, *, columns: dict | None = None, errors: str = "raise",
-              dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
-              encoding: str = "utf-8", sheet_name=0, chunk_rows: int | None = None) -> LoadReport:
+              dayfirst: bool | None = None, decimal: str = ".", date_format: str | None = None,
+              delimiter: str = ",", encoding: str = "utf-8", sheet=None, chunk_rows: int | None = None,
+              max_reject_share: float = MAX_REJECT_SHARE) -> LoadReport:
     """Read a file and load it as ``source`` (see :func:`load_frame`).
 
-    With ``chunk_rows`` a CSV or Parquet file is read, validated and inserted that many rows at
-    a time inside one transaction (:func:`load_file_chunked`): files larger than memory."""
+    ``sheet`` names the Excel sheet (``"all"``: every sheet, one after the other). With
+    ``chunk_rows`` a CSV or Parquet file (compressed CSV too) is read, validated and inserted
+    that many rows at a time inside one transaction (:func:`load_file_chunked`)."""
     path = Path(path).resolve()
-    if chunk_rows:
-        return load_file_chunked(con, source, path, chunk_rows=chunk_rows, columns=columns,
-                                 errors=errors, dayfirst=dayfirst, decimal=decimal,
-                                 delimiter=delimiter, encoding=encoding)
-    df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet_name=sheet_name)
-    return load_frame(con, source, df, source_file=str(path), sha256=sha256_file(path),
-                      columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal)
-
+    conventions = dict(columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal,
+                       date_format=date_format, max_reject_share=max_reject_share)
+    if chunk_rows and table_suffix(path) in _CHUNKABLE and path.suffix.lower() != ".zip":
+        return load_file_chunked(con, source, path, chunk_rows=chunk_rows, delimiter=delimiter,
+                                 encoding=encoding, **conventions)
+    df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    return load_frame(con, source, df, source_file=str(path), sha256=sha256_file(path), **conventions)
 
 
 def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
-                      columns: dict | None = None, errors: str = "raise", dayfirst: bool = True,
-                      decimal: str = ".", delimiter: str = ",", encoding: str = "utf-8") -> LoadReport:
+                      columns: dict | None = None, errors: str = "raise", dayfirst: bool | None = None,
+                      decimal: str = ".", date_format: str | None = None, delimiter: str = ",",
+                      encoding: str = "utf-8", max_reject_share: float = MAX_REJECT_SHARE) -> LoadReport:
     """Load a CSV or Parquet file ``chunk_rows`` rows at a time, never holding it whole.
 
     Each chunk gets the row-level checks of :func:`load_frame` (rows numbered in the file);
-    uniqueness of key columns is checked across chunks in SQL afterwards; everything runs in
-    one transaction, so a failure leaves the raw layer as it was.
+    the day/month order is decided on the first chunk; uniqueness of key columns is checked
+    across chunks in SQL afterwards and the reject guard on the whole file; everything runs
+    in one transaction, so a failure leaves the raw layer as it was.
     """
     spec = _spec(source, errors)
     _ensure_tables(con, spec)
@@ -370,18 +495,26 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
         return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
-    read = loaded = rejected = 0
-    absent, ignored = [], []
+    read = loaded = rejected = n_ids = 0
+    absent, ignored, reading, kept = [], [], None, []
     with transaction(con):
         previous = _drop_previous(con, spec, file)
         for chunk in iter_table_chunks(path, chunk_rows, delimiter=delimiter, encoding=encoding):
-            frame, absent, ignored = _canonical(chunk.reset_index(drop=True), spec, file, columns)
-            failures = validate_frame(frame, spec, file, con=con, dayfirst=dayfirst, decimal=decimal)
+            frame, absent, ignored, n = _canonical(chunk.reset_index(drop=True), spec, file, columns)
+            reading = reading or resolve_reading(frame, spec, file, dayfirst=dayfirst,
+                                                 date_format=date_format, decimal=decimal)
+            failures = validate_frame(frame, spec, file, con=con, dayfirst=reading.dayfirst,
+                                      decimal=decimal, date_format=reading.date_format)
             if len(failures) and errors == "raise":
-                _raise_first(failures.assign(row=failures["row"] + read), file)
+                _raise_first(failures.assign(row=failures["row"] + read), file,
+                             _likely_parameter(failures, spec, reading))
             good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now, offset=read)
             _append(con, spec, good, rejects)
-            read, loaded, rejected = read + len(frame), loaded + len(good), rejected + n_bad
+            kept.append(failures.assign(row=failures["row"] + read).head(1000))
+            read, loaded, rejected, n_ids = read + len(frame), loaded + len(good), rejected + n_bad, n_ids + n
+        if read == 0:
+            raise InputError(file, problem="the file has no data rows", expected="at least one row")
+        _guard(pd.concat(kept, ignore_index=True), read, spec, file, reading, max_reject_share, rejected)
         for col in [c.name for c in spec.columns if c.unique]:
             dup = con.execute(f"SELECT _source_row FROM (SELECT _source_row, row_number() OVER "
                               f"(PARTITION BY {col} ORDER BY _source_row) AS k FROM {spec.table} "
@@ -390,11 +523,10 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
                 raise InputError(file, column=col, rows=[r[0] for r in dup],
                                  problem="duplicate values across the file",
                                  expected=f"each {col} once")
-        if read == 0:
-            raise InputError(file, problem="the file has no data rows", expected="at least one row")
-        _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now)
+        _log_load(con, load_id, source, spec, file, digest, read, loaded, rejected, ignored, now, reading)
     return LoadReport(source, spec.table, file, "replaced" if previous else "loaded", read, loaded,
-                      rejected, absent, ignored, load_id)
+                      rejected, absent, ignored, load_id, n_ids, reading.evidence)
+
 
 def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> LoadReport:
     """Load a table or query from another database as ``source``."""
@@ -403,7 +535,8 @@ def load_query(con, source: str, query_or_table: str, url: str, **kwargs) -> Loa
 
 
 def find_source_files(folder) -> dict[str, Path]:
-    """The source files in a folder: ``customers.csv``, ``transactions.parquet`` …"""
+    """The source files in a folder: ``customers.csv``, ``transactions.parquet``,
+    ``transactions.csv.gz``, ``transactions.xlsx`` …"""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, problem="the source folder does not exist",
@@ -411,7 +544,7 @@ def find_source_files(folder) -> dict[str, Path]:
                                   "campaigns, campaign_contacts)")
     found = {}
     for name in SOURCE_ORDER:
-        hits = [p for p in sorted(folder.glob(f"{name}.*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
+        hits = [p for p in sorted(folder.glob(f"{name}.*")) if is_table_file(p)]
         if len(hits) > 1:
             raise InputError(folder, problem=f"several files for source {name!r}: "
                              f"{[h.name for h in hits]}", expected="one file per source")
@@ -419,29 +552,29 @@ def find_source_files(folder) -> dict[str, Path]:
             found[name] = hits[0]
     if "transactions" not in found:
         raise InputError(folder, problem="no transactions file",
-                         expected=f"transactions with one of {', '.join(SUPPORTED_SUFFIXES)}")
+                         expected=f"transactions with one of {', '.join(SUPPORTED_SUFFIXES)}, "
+                                  "optionally compressed (.gz, .bz2, .zip)")
     return found
 
 
 def load_folder(con, folder, *, mapping: dict | None = None, errors: str = "raise",
-                dayfirst: bool = True, decimal: str = ".", delimiter: str = ",",
-                encoding: str = "utf-8", progress: bool = False,
-                chunk_rows: int | None = None) -> list[LoadReport]:
+                dayfirst: bool | None = None, decimal: str = ".", date_format: str | None = None,
+                delimiter: str = ",", encoding: str = "utf-8", sheet=None, progress: bool = False,
+                chunk_rows: int | None = None, max_reject_share: float = MAX_REJECT_SHARE) -> list[LoadReport]:
     """Load every source file found in ``folder`` (referenced sources first); with
     ``chunk_rows``, CSV and Parquet files are loaded in chunks (:func:`load_file_chunked`).
 
     ``mapping`` maps a source name to its column mapping, e.g.
-    ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``.
+    ``{"transactions": {"Date": "order_ts", "Cust": "customer_id"}}``; the other keywords are
+    those of :func:`load_file` and apply to every file.
     """
-
     files = find_source_files(folder)
     reports = []
     for name, path in bar(list(files.items()), desc="load", enabled=progress):
         reports.append(load_file(con, name, path, columns=(mapping or {}).get(name), errors=errors,
-                                 dayfirst=dayfirst, decimal=decimal, delimiter=delimiter,
-                                 encoding=encoding,
-                                 chunk_rows=chunk_rows if path.suffix.lower() in {
-                                     ".csv", ".tsv", ".txt", ".parquet"} else None))
+                                 dayfirst=dayfirst, decimal=decimal, date_format=date_format,
+                                 delimiter=delimiter, encoding=encoding, sheet=sheet,
+                                 chunk_rows=chunk_rows, max_reject_share=max_reject_share))
     return reports
 
 

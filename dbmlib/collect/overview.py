@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.db import read_frame, table_exists
-from ..core.parsing import parse_dates, parse_money
+from ..core.parsing import parse_integers
+from .conventions import Reading, parse_by_file, recorded_readings
 from ..core.privacy import mask_personal
 from .schemas import SOURCE_ORDER, SOURCES
 
@@ -19,31 +20,39 @@ _DATE_COLUMNS = {
 }
 
 
-def date_coverage(con, *, dayfirst: bool = True) -> pd.DataFrame:
-    """First and last date and the share of unparseable dates per source."""
+def date_coverage(con) -> pd.DataFrame:
+    """First and last date per source, each file's dates read the way its load decided
+    (:mod:`dbmlib.collect.conventions`)."""
     rows = []
     for name in SOURCE_ORDER:
         table, col = SOURCES[name].table, _DATE_COLUMNS[name]
         if not table_exists(con, table):
             continue
-        s = read_frame(con, f'SELECT "{col}" FROM {table}')[col]
-        d = parse_dates(s, dayfirst=dayfirst)
-        rows.append({"source": name, "column": col, "rows": len(s), "missing": int(s.isna().sum()),
+        raw = read_frame(con, f'SELECT "{col}", _source_file FROM {table}')
+        d = parse_by_file(raw, col, recorded_readings(con, table), "date", Reading())
+        rows.append({"source": name, "column": col, "rows": len(raw), "missing": int(raw[col].isna().sum()),
                      "first": d.min(), "last": d.max()})
     return pd.DataFrame(rows).set_index("source")
 
 
-def orders_per_month(con, *, dayfirst: bool = True, decimal: str = ".") -> pd.DataFrame:
-    """Sale lines (returns excluded) per calendar month and channel, with revenue."""
-    tx = read_frame(con, "SELECT order_ts, channel, amount FROM raw_transactions WHERE returned_order_id IS NULL")
-    month = parse_dates(tx["order_ts"], dayfirst=dayfirst).dt.to_period("M").dt.to_timestamp()
+def orders_per_month(con) -> pd.DataFrame:
+    """Orders (distinct order ids with a positive line; returns and cancellations excluded)
+    per calendar month and channel, with their revenue (amount, or quantity × unit price)."""
+    tx = read_frame(con, "SELECT order_id, order_ts, channel, amount, quantity, unit_price, _source_file "
+                         "FROM raw_transactions WHERE returned_order_id IS NULL")
+    readings = recorded_readings(con, "raw_transactions")
+    amount = parse_by_file(tx, "amount", readings, "money", Reading())
+    price = parse_by_file(tx, "unit_price", readings, "money", Reading())
+    amount = amount.fillna(price * parse_integers(tx["quantity"]).astype("float64"))
     out = pd.DataFrame({
-        "month": month,
+        "order_id": tx["order_id"],
+        "month": parse_by_file(tx, "order_ts", readings, "date", Reading()).dt.to_period("M").dt.to_timestamp(),
         "channel": tx["channel"].fillna("(unknown)").astype(str),
-        "amount": parse_money(tx["amount"], decimal=decimal),
+        "amount": amount,
     })
+    out = out[out["amount"] > 0]
     return (out.groupby(["month", "channel"], as_index=False)
-               .agg(orders=("amount", "size"), revenue=("amount", "sum")))
+               .agg(orders=("order_id", "nunique"), revenue=("amount", "sum")))
 
 
 def preview(con, table: str, n: int = 5) -> pd.DataFrame:

@@ -30,15 +30,16 @@ MIN_DATE = pd.Timestamp("1900-01-01")
 MAX_DATE = pd.Timestamp("2100-01-01")
 
 
-def _date_check(dayfirst: bool, in_range: bool) -> pa.Check:
+def _date_check(dayfirst: bool | None, in_range: bool, date_format: str | None = None) -> pa.Check:
     def ok(s: pd.Series) -> pd.Series:
-        d = parse_dates(s, dayfirst=dayfirst)
+        d = parse_dates(s, dayfirst=dayfirst, date_format=date_format)
         good = d.notna()
         if in_range:
             good &= (d >= MIN_DATE) & (d < MAX_DATE)
         return good
 
-    help_ = DATE_FORMATS_HELP + (" between 1900 and 2099" if in_range else "")
+    help_ = (f"a date in the layout {date_format!r}" if date_format else DATE_FORMATS_HELP) + (
+        " between 1900 and 2099" if in_range else "")
     return pa.Check(ok, error=help_, name="date")
 
 
@@ -96,12 +97,12 @@ class SourceSpec:
         return [c.name for c in self.columns if c.required]
 
 
-def _checks(kind: str, dayfirst: bool, decimal: str) -> list[pa.Check]:
+def _checks(kind: str, dayfirst: bool | None, decimal: str, date_format: str | None) -> list[pa.Check]:
     return {
         "text": [],
         "id": [_NOT_BLANK],
-        "date": [_date_check(dayfirst, in_range=True)],
-        "date_any": [_date_check(dayfirst, in_range=False)],
+        "date": [_date_check(dayfirst, True, date_format)],
+        "date_any": [_date_check(dayfirst, False, date_format)],
         "money": [_money_check(decimal, non_negative=True)],
         "money_signed": [_money_check(decimal, non_negative=False)],
         "int": [_int_check(None)],
@@ -110,13 +111,9 @@ def _checks(kind: str, dayfirst: bool, decimal: str) -> list[pa.Check]:
     }[kind]
 
 
-def _returns_reference_order(df: pd.DataFrame) -> pd.Series:
-    """A negative quantity or amount is allowed only on a return line."""
-    is_return = df["returned_order_id"].notna()
-    qty = parse_integers(df["quantity"])
-    amt = parse_money(df["amount"], decimal=df.attrs.get("decimal", "."))
-    negative = (qty < 0).fillna(False) | (amt < 0).fillna(False)
-    return ~negative | is_return
+def _amount_or_price(df: pd.DataFrame) -> pd.Series:
+    """A line needs its amount, or a quantity and a unit price to compute it from."""
+    return df["amount"].notna() | (df["quantity"].notna() & df["unit_price"].notna())
 
 
 SOURCES: dict[str, SourceSpec] = {
@@ -142,8 +139,11 @@ SOURCES: dict[str, SourceSpec] = {
             ColumnSpec("order_ts", "date", required=True, nullable=False),
             ColumnSpec("channel"), ColumnSpec("category"),
             ColumnSpec("quantity", "int"),
-            ColumnSpec("amount", "money_signed", required=True, nullable=False),
+            ColumnSpec("amount", "money_signed"),
             ColumnSpec("returned_order_id"),
+            ColumnSpec("product_id"), ColumnSpec("product_name"),
+            ColumnSpec("unit_price", "money_signed"),
+            ColumnSpec("country"), ColumnSpec("region"),
         ),
         references={"customer_id": "customers"},
     ),
@@ -180,12 +180,13 @@ SOURCES: dict[str, SourceSpec] = {
 SOURCE_ORDER = ["customers", "transactions", "campaigns", "campaign_contacts"]
 
 
-def build_schema(spec: SourceSpec, *, dayfirst: bool = True, decimal: str = ".") -> pa.DataFrameSchema:
+def build_schema(spec: SourceSpec, *, dayfirst: bool | None = True, decimal: str = ".",
+                 date_format: str | None = None) -> pa.DataFrameSchema:
     """The pandera schema of a source, for the given date and decimal conventions."""
     cols = {
         c.name: pa.Column(
             dtype=None,
-            checks=_checks(c.kind, dayfirst, decimal),
+            checks=_checks(c.kind, dayfirst, decimal, date_format),
             nullable=c.nullable,
             unique=c.unique,
             report_duplicates="exclude_first",
@@ -195,9 +196,8 @@ def build_schema(spec: SourceSpec, *, dayfirst: bool = True, decimal: str = ".")
     }
     checks = []
     if spec.name == "transactions":
-        checks.append(pa.Check(_returns_reference_order, name="negative_only_on_returns",
-                               error="quantity and amount >= 0 unless returned_order_id names "
-                                     "the order being returned"))
+        checks.append(pa.Check(_amount_or_price, name="amount_or_price",
+                               error="an amount, or a quantity and a unit_price"))
     unique = list(spec.key) if len(spec.key) > 1 else None
     return pa.DataFrameSchema(cols, checks=checks, unique=unique,
                               report_duplicates="exclude_first", strict=False, coerce=False,

@@ -4,15 +4,25 @@ Each parser returns a missing value (``NaT``/``NaN``/``<NA>``) where a cell cann
 parsed, never a guess; validation (:mod:`dbmlib.collect.schemas`) and cleaning turn those into
 named errors or reasoned rejects.
 
-Supported date formats: ISO ``2024-01-31`` with optional ``10:15`` or ``10:15:00``
-(and a ``T`` separator), compact ``20240131``, and slashed ``31/01/2024`` or
-``01/31/2024`` with optional time, where the order of day and month is the explicit
-``dayfirst`` argument (ambiguous dates are never guessed).
+Supported date layouts (:data:`DATE_FORMATS_HELP`):
+
+* ISO ``2024-01-31`` with an optional time ``10:15``, ``8:05`` or ``10:15:00[.123]``, a space or
+  ``T`` separator, and an optional UTC offset (``Z``, ``+02:00``); times with an offset are
+  converted to **UTC** and stored without zone (the workbench's one time zone);
+* compact ``20240131``;
+* day and month as numbers, ``31/01/2024``, ``1/31/24 8:26``, ``31.01.2024``, ``31-01-24``: one- or
+  two-digit day, month and hour, a four- or two-digit year (two-digit years pivot like
+  ``strftime``'s ``%y``: 69–99 are 1969–1999, 00–68 are 2000–2068), optional ``:ss``. Which
+  field is the day is the explicit ``dayfirst`` argument — never guessed here; collection
+  infers it per file only where the file decides it (:func:`date_order_evidence`).
+
+Any other layout is read with an explicit ``date_format`` (``strftime`` codes).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,6 +31,8 @@ from .fast_text import fullmatch, to_numbers
 
 __all__ = [
     "DATE_FORMATS_HELP",
+    "DateOrder",
+    "date_order_evidence",
     "MONEY_HELP",
     "date_format_of",
     "parse_dates",
@@ -30,25 +42,26 @@ __all__ = [
 ]
 
 DATE_FORMATS_HELP = (
-    "a date like 2024-01-31, 2024-01-31 10:15[:00], 20240131 or 31/01/2024 [10:15] "
-    "(day/month order set by `dayfirst`)"
+    "a date like 2024-01-31, 2024-01-31T10:15[:00][+01:00], 20240131, 31/01/2024, 1/31/24 8:26 "
+    "or 31.01.2024 [10:15[:00]] (day/month order from the file or `dayfirst`; any other layout "
+    "with `date_format`, e.g. '%d %b %Y')"
 )
 MONEY_HELP = (
     "a number like 1234.50, -12, 1,234.50, £1,234.50, $12, €12 or 12.00 GBP/USD/EUR"
 )
 
-# layouts as whole-cell patterns (they exclude each other, so each cell has at most one)
+# fast exact layouts (most cells of a machine-written export), then the lenient grammars
 _ISO = [
     ("%Y-%m-%d %H:%M:%S", r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}"),
     ("%Y-%m-%d %H:%M", r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}"),
     ("%Y-%m-%d", r"\d{4}-\d{2}-\d{2}"),
     ("%Y%m%d", r"\d{8}"),
 ]
-_SLASHED = [
-    ("%d/%m/%Y %H:%M:%S", "%m/%d/%Y %H:%M:%S", r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}:\d{2}"),
-    ("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", r"\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}"),
-    ("%d/%m/%Y", "%m/%d/%Y", r"\d{1,2}/\d{1,2}/\d{4}"),
-]
+_ISO_LENIENT = (r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+                r"\s?(Z|[+-]\d{2}:?\d{2})?")
+_NUMERIC = re.compile(r"^(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
+                      r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$")
+_NUMERIC_RE2 = (r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})([ T]\d{1,2}:\d{2}(:\d{2})?)?")
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -56,42 +69,145 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 
 def date_format_of(s: pd.Series) -> pd.Series:
-    """Name of the recognised layout of each cell: ``iso``, ``compact``, ``slashed`` or NA."""
+    """Name of the recognised layout of each cell: ``iso``, ``compact``, ``slashed`` (day and
+    month as numbers, any of ``/ . -``) or NA."""
     text = _as_text(s)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
-    out[fullmatch(text, r"\d{4}-\d{2}-\d{2}.*")] = "iso"
+    out[fullmatch(text, _ISO_LENIENT)] = "iso"
     out[fullmatch(text, r"\d{8}")] = "compact"
-    out[fullmatch(text, r"\d{1,2}/\d{1,2}/\d{4}.*")] = "slashed"
+    out[fullmatch(text, _NUMERIC_RE2)] = "slashed"
     return out
 
 
-def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> pd.Series:
-    """Parse text dates in any supported format to ``datetime64[us]``.
+def _numeric_fields(text: pd.Series) -> pd.DataFrame:
+    """The numeric fields of day/month cells (``a``, ``b``, year, hour, minute, second) as
+    numbers; NaN where a cell is not in that layout."""
+    parts = text.str.extract(_NUMERIC)
+    out = pd.DataFrame(index=text.index)
+    for col in ("a", "b", "y", "H", "M", "S"):
+        out[col] = pd.to_numeric(parts[col], errors="coerce")
+    two_digit = parts["y"].str.len() == 2
+    out.loc[two_digit.fillna(False).to_numpy(bool), "y"] += np.where(
+        out.loc[two_digit.fillna(False).to_numpy(bool), "y"] >= 69, 1900, 2000)
+    return out
+
+
+def _from_numeric(text: pd.Series, dayfirst: bool) -> pd.Series:
+    parts = text.str.extract(_NUMERIC)
+    day, month = (parts["a"], parts["b"]) if dayfirst else (parts["b"], parts["a"])
+    year = parts["y"].where(parts["y"].str.len() == 4,
+                            np.where(pd.to_numeric(parts["y"], errors="coerce") >= 69, "19", "20") + parts["y"])
+    iso = (year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + " "
+           + parts["H"].fillna("0").str.zfill(2) + ":" + parts["M"].fillna("00") + ":"
+           + parts["S"].fillna("00"))
+    return pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[us]")
+
+
+def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str | None = None) -> pd.Series:
+    """Parse text dates in any supported layout to ``datetime64[us]`` (UTC where a cell has
+    an offset).
 
     Parameters
     ----------
     s : Series of str
-    dayfirst : bool, default True
-        How to read slashed dates: ``True`` reads ``03/04/2024`` as 3 April,
-        ``False`` as 4 March. ISO and compact dates are unaffected.
+    dayfirst : bool or None, default True
+        How to read day/month cells: ``True`` reads ``03/04/2024`` as 3 April, ``False`` as
+        4 March; ``None`` reads none of them (they give ``NaT``). ISO and compact dates are
+        unaffected.
+    date_format : str, optional
+        An explicit ``strftime`` layout (e.g. ``"%d %b %Y %H:%M"``); when given, every cell
+        is read with it and only with it.
 
     Returns
     -------
     Series of datetime64, ``NaT`` where the cell is empty or not a valid date in a
-    supported format (e.g. 31/02/2024 or 2024-13-01).
+    supported layout (e.g. 31/02/2024 or 2024-13-01).
     """
-    text = _as_text(s).str.replace("T", " ", regex=False)
+    text = _as_text(s)
+    if date_format:
+        parsed = pd.to_datetime(text, format=date_format, errors="coerce", utc="%z" in date_format)
+        return _naive_utc(parsed)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    done = np.zeros(len(s), bool)
     for fmt, pattern in _ISO:
         m = fullmatch(text, pattern)
         if m.any():
-            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
-    for dmy, mdy, pattern in _SLASHED:
-        m = fullmatch(text, pattern)
-        if m.any():
-            fmt = dmy if dayfirst else mdy
-            out[m] = pd.to_datetime(text[m], format=fmt, errors="coerce").astype("datetime64[us]")
+            out[m] = pd.to_datetime(text[m].str.replace("T", " ", regex=False), format=fmt,
+                                    errors="coerce").astype("datetime64[us]")
+            done |= m
+    lenient = ~done & fullmatch(text, _ISO_LENIENT)
+    if lenient.any():
+        out[lenient] = _naive_utc(pd.to_datetime(text[lenient], format="ISO8601", utc=True,
+                                                 errors="coerce"))
+    numeric = ~done & ~lenient & fullmatch(text, _NUMERIC_RE2)
+    if numeric.any() and dayfirst is not None:
+        out[numeric] = _from_numeric(text[numeric], bool(dayfirst))
     return out
+
+
+def _naive_utc(parsed: pd.Series) -> pd.Series:
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[us]")
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """What a set of day/month cells says about their order.
+
+    ``first_over_12``/``second_over_12``: cells whose first/second field is above 12 (so it
+    must be the day); ``examples``: one such cell of each kind and one undecidable cell.
+    ``dayfirst`` is the decision (``None`` when undecided or contradictory)."""
+
+    cells: int
+    first_over_12: int
+    second_over_12: int
+    examples: tuple
+
+    @property
+    def dayfirst(self) -> bool | None:
+        if self.first_over_12 and not self.second_over_12:
+            return True
+        if self.second_over_12 and not self.first_over_12:
+            return False
+        return None
+
+    @property
+    def contradictory(self) -> bool:
+        return bool(self.first_over_12 and self.second_over_12)
+
+    def describe(self) -> str:
+        """The evidence in words, for the load log."""
+        if not self.cells:
+            return "no day/month dates"
+        if self.dayfirst is True:
+            return f"day first: {self.first_over_12:,} of {self.cells:,} cells have a first field above 12 (e.g. {self.examples[0]!r})"
+        if self.dayfirst is False:
+            return f"month first: {self.second_over_12:,} of {self.cells:,} cells have a second field above 12 (e.g. {self.examples[1]!r})"
+        if self.contradictory:
+            return (f"contradictory: {self.first_over_12:,} cells read day first (e.g. {self.examples[0]!r}) "
+                    f"and {self.second_over_12:,} month first (e.g. {self.examples[1]!r})")
+        return f"undecidable: no field above 12 in {self.cells:,} cells (e.g. {self.examples[2]!r})"
+
+
+def date_order_evidence(columns) -> DateOrder:
+    """Count, over one or more text Series, the day/month cells whose first or second field
+    can only be a day (above 12): the evidence a file gives about its day/month order."""
+    cells = first = second = 0
+    examples = [None, None, None]
+    for s in columns:
+        text = _as_text(s)
+        m = fullmatch(text, _NUMERIC_RE2)
+        if not m.any():
+            continue
+        f = _numeric_fields(text[m])
+        a_big, b_big = (f["a"] > 12).to_numpy(), (f["b"] > 12).to_numpy()
+        cells, first, second = cells + int(m.sum()), first + int(a_big.sum()), second + int(b_big.sum())
+        vals = text[m].to_numpy(object)
+        for k, hit in enumerate((a_big, b_big, ~a_big & ~b_big)):
+            if examples[k] is None and hit.any():
+                examples[k] = str(vals[np.flatnonzero(hit)[0]])
+    return DateOrder(cells, first, second, tuple(examples))
 
 
 _CURRENCY = re.compile(r"^(?P<neg1>-)?\s*(?P<sym>[£$€])?\s*(?P<neg2>-)?\s*(?P<num>[\d.,]+)\s*"

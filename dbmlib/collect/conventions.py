@@ -1,0 +1,142 @@
+"""How a file writes its dates and numbers: decided once per file, recorded, reused.
+
+A shop system writes every date of an export the same way, but nothing in the file says
+whether ``03/04/2024`` is 3 April or 4 March. Collection decides it per file
+(:func:`resolve_reading`):
+
+* ``date_format`` given: every date is read with it;
+* ``dayfirst`` given: it is used, unless the file proves it wrong (a field above 12 where
+  the month would be), which stops the load;
+* otherwise the file decides where it can (a first field above 12 somewhere: day first; a
+  second field above 12: month first), and the evidence is logged and recorded; where it
+  cannot, or where it says both, the load stops with an error showing both readings.
+
+The decision (with ``decimal``) is stored per file in ``load_log.reading``, and cleaning
+and the overviews parse each raw row the way its file was read (:func:`parse_by_file`):
+no stage re-guesses, and a parameter given to one notebook cannot disagree with another.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from ..core.db import table_exists
+from ..core.errors import InputError
+from ..core.parsing import date_order_evidence, parse_dates, parse_money
+from .schemas import SourceSpec
+
+__all__ = ["Reading", "date_columns", "parse_by_file", "recorded_readings", "resolve_reading"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one file's text is read: day/month order (``None``: the file has no day/month
+    dates, or ``date_format`` decides), an explicit ``date_format``, the ``decimal`` mark,
+    and the ``evidence`` for the decision in words."""
+
+    dayfirst: bool | None = None
+    date_format: str | None = None
+    decimal: str = "."
+    evidence: str = ""
+
+    def to_json(self) -> str:
+        """The reading as JSON (for ``load_log.reading``)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | None, default: Reading) -> Reading:
+        """A recorded reading; ``default`` where none was recorded."""
+        if not text:
+            return default
+        return cls(**json.loads(text))
+
+    @property
+    def date_kwargs(self) -> dict:
+        """Keyword arguments of :func:`~dbmlib.core.parsing.parse_dates`."""
+        return {"dayfirst": self.dayfirst, "date_format": self.date_format}
+
+
+def date_columns(spec: SourceSpec) -> list[str]:
+    """The source's date columns."""
+    return [c.name for c in spec.columns if c.kind in {"date", "date_any"}]
+
+
+def _both_readings(example: str) -> str:
+    s = pd.Series([example])
+    day = parse_dates(s, dayfirst=True).iloc[0]
+    month = parse_dates(s, dayfirst=False).iloc[0]
+    fmt = "%d %B %Y"
+    return (f"{example!r} is {day.strftime(fmt) if pd.notna(day) else 'invalid'} day first "
+            f"or {month.strftime(fmt) if pd.notna(month) else 'invalid'} month first")
+
+
+def resolve_reading(frame: pd.DataFrame, spec: SourceSpec, file: str, *, dayfirst: bool | None = None,
+                    date_format: str | None = None, decimal: str = ".") -> Reading:
+    """Decide how ``file`` writes its dates (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        When the day/month order cannot be decided, contradicts ``dayfirst``, or differs
+        between rows of the file.
+    """
+    if date_format:
+        return Reading(None, date_format, decimal, f"date_format {date_format!r} given")
+    cols = [c for c in date_columns(spec) if c in frame.columns]
+    ev = date_order_evidence([frame[c] for c in cols])
+    if not ev.cells:
+        return Reading(dayfirst, None, decimal, ev.describe())
+    column = ", ".join(cols)
+    if ev.contradictory:
+        raise InputError(file, column=column,
+                         problem=f"day/month order differs between rows: {ev.describe()}",
+                         expected="one layout per file: pass date_format (e.g. '%d/%m/%Y %H:%M') to read "
+                                  "one and reject the others, or fix the export")
+    if dayfirst is not None:
+        if ev.dayfirst is not None and ev.dayfirst != dayfirst:
+            raise InputError(file, column=column,
+                             problem=f"dayfirst={dayfirst} but the file says {ev.describe()}",
+                             expected=f"dayfirst={ev.dayfirst} (or leave dayfirst unset to infer it)")
+        return Reading(dayfirst, None, decimal, f"dayfirst={dayfirst} given; {ev.describe()}")
+    if ev.dayfirst is None:
+        raise InputError(file, column=column,
+                         problem=f"the day/month order cannot be decided from the file ({ev.describe()}): "
+                                 f"{_both_readings(ev.examples[2])}",
+                         expected="dayfirst=True (31/01/2024) or dayfirst=False (01/31/2024), or "
+                                  "date_format, e.g. '%m/%d/%y %H:%M'")
+    return Reading(ev.dayfirst, None, decimal, ev.describe())
+
+
+def recorded_readings(con, raw_table: str) -> dict[str, Reading]:
+    """The reading recorded for each source file of a raw table (by ``_source_file``)."""
+    if not table_exists(con, "load_log"):
+        return {}
+    cols = set(con.execute("SELECT column_name FROM information_schema.columns "
+                           "WHERE table_name = 'load_log'").df()["column_name"])
+    if "reading" not in cols:
+        return {}
+    rows = con.execute("SELECT source_file, reading FROM load_log WHERE raw_table = ?",
+                       [raw_table]).fetchall()
+    return {f: Reading.from_json(r, Reading()) for f, r in rows if r}
+
+
+def parse_by_file(frame: pd.DataFrame, column: str, readings: dict[str, Reading], kind: str,
+                  default: Reading) -> pd.Series:
+    """Parse ``frame[column]`` (``kind`` ``"date"`` or ``"money"``) with the reading of each
+    row's ``_source_file``; rows of files without a recorded reading use ``default``."""
+    def parse(s: pd.Series, r: Reading) -> pd.Series:
+        return parse_dates(s, **r.date_kwargs) if kind == "date" else parse_money(s, decimal=r.decimal)
+
+    files = frame["_source_file"].astype("string") if "_source_file" in frame else None
+    if files is None or not readings:
+        return parse(frame[column], default)
+    keys = files.fillna("")
+    distinct = list(pd.unique(keys))
+    if len(distinct) == 1:
+        return parse(frame[column], readings.get(distinct[0], default))
+    parts = [parse(frame.loc[(keys == f).to_numpy(bool), column], readings.get(f, default))
+             for f in distinct]
+    return pd.concat(parts).reindex(frame.index)
