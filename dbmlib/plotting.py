@@ -48,6 +48,10 @@ def orders_per_month(monthly: pd.DataFrame, *, value: str = "orders", ax=None) -
     :func:`dbmlib.collect.overview.orders_per_month`).
     """
     fig, ax = _figure(ax)
+    if not len(monthly):
+        ax.text(0.5, 0.5, "no orders loaded", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
     wide = monthly.pivot_table(index="month", columns="channel", values=value, aggfunc="sum",
                                fill_value=0).sort_index()
     ax.stackplot(wide.index, wide.T.to_numpy(), labels=[str(c) for c in wide.columns], alpha=0.85)

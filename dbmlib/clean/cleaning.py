@@ -23,7 +23,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -36,6 +35,7 @@ from ..collect.schemas import SOURCES
 from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates
+from .orders import mark_cancellations, match_cancellations, orders_from_lines, outliers
 from .standardise import (
     age_band,
     canonical_category,
@@ -328,8 +328,8 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
     t = t.assign(order_ts=ts, amount=amount, quantity=qty, unit_price=price,
                  category=t["category"].astype("string").str.strip().str.lower().fillna("unknown"),
                  channel=t["channel"].astype("string").str.strip().str.lower().fillna("unknown"))
-    t, cancel = _mark_cancellations(t, cfg, rejected, lg)
-    matched = _match_cancellations(t, cancel & ~rejected)
+    t, cancel = mark_cancellations(t, cfg, rejected, lg)
+    matched = match_cancellations(t, cancel & ~rejected)
     reject(cancel & matched.isna().to_numpy(), "unmatched_cancellation",
            "cancellation without an earlier purchase of the same product by the same customer")
     t["returned_order_id"] = t["returned_order_id"].mask(cancel, matched)
@@ -343,107 +343,6 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
     lines = t.loc[~rejected, LINE_COLUMNS + ["_source_row"]]
     rej = t.loc[rejected].assign(_reason=reasons[rejected])
     return lines, rej, int(netted.sum())
-
-
-def _mark_cancellations(t, cfg, rejected, lg):
-    """Cancellation lines: negative quantity or amount, or an order id with the configured
-    marker (``cancel_prefix``), and no ``returned_order_id``. Their amount is made negative."""
-    marker = (t["order_id"].astype("string").str.startswith(cfg.cancel_prefix).fillna(False).to_numpy(bool)
-              if cfg.cancel_prefix else np.zeros(len(t), bool))
-    negative = ((t["amount"] < 0) | (t["quantity"] < 0)).fillna(False).to_numpy(bool)
-    cancel = t["returned_order_id"].isna().to_numpy() & (negative | marker) & ~rejected
-    flip = cancel & (t["amount"] > 0).fillna(False).to_numpy(bool)
-    lg.add("transactions", "cancellation_sign", "changed", t, flip, "amount",
-           f"order id starts with {cfg.cancel_prefix!r}: a cancellation, amount made negative")
-    t = t.assign(amount=t["amount"].mask(flip, -t["amount"]),
-                 quantity=t["quantity"].mask(cancel, -t["quantity"].abs()))
-    return t, cancel
-
-
-def _match_cancellations(t, cancel) -> pd.Series:
-    """The order each cancellation line cancels: the same customer's latest purchase of the
-    same product (any product when the source has no product ids) at or before the
-    cancellation's time (DuckDB's ASOF join); missing where there is none."""
-    out = pd.Series(pd.NA, index=t.index, dtype="string")
-    if not cancel.any():
-        return out
-    product = t["product_id"].astype("string").fillna("")
-    sale = ~cancel & t["returned_order_id"].isna().to_numpy() & (t["amount"] >= 0).to_numpy()
-    frame = pd.DataFrame({"customer_id": t["customer_id"], "product": product, "ts": t["order_ts"],
-                          "order_id": t["order_id"], "row": np.arange(len(t))})
-    con = duckdb.connect()
-    try:
-        con.register("c", frame[cancel])
-        con.register("s_all", frame[sale])
-        # one candidate per customer, product and time (the larger order id on a tie): deterministic
-        con.execute("CREATE TEMP VIEW s AS SELECT customer_id, product, ts, max(order_id) AS order_id "
-                    "FROM s_all GROUP BY ALL")
-        hit = con.execute("SELECT c.row, s.order_id FROM c ASOF JOIN s ON c.customer_id = s.customer_id "
-                          "AND c.product = s.product AND c.ts >= s.ts ORDER BY c.row").fetchnumpy()
-    finally:
-        con.close()
-    out.iloc[hit["row"]] = hit["order_id"]
-    return out
-
-
-def _orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
-    """One row per order from its sale lines, returns and cancellations netted (DuckDB):
-    first customer, channel and time, the category if the order has one (else ``mixed``),
-    quantities and amounts summed; returns the orders and the lines merged into them."""
-    con = duckdb.connect()
-    try:
-        con.register("l", lines)
-        orders = con.execute("""
-            WITH sale AS (SELECT * FROM l WHERE returned_order_id IS NULL),
-                 back AS (SELECT returned_order_id AS order_id, sum(amount) AS returned_amount
-                          FROM l WHERE returned_order_id IS NOT NULL GROUP BY ALL)
-            SELECT s.order_id, arg_min(customer_id, _source_row) AS customer_id,
-                   min(order_ts) AS order_ts, arg_min(channel, _source_row) AS channel,
-                   CASE WHEN count(DISTINCT category) = 1 THEN min(category) ELSE 'mixed' END AS category,
-                   sum(quantity)::BIGINT AS quantity, round(sum(amount), 2) AS amount,
-                   round(coalesce(any_value(b.returned_amount), 0), 2) AS returned_amount,
-                   count(*) AS n_lines, min(_source_row) AS _source_row
-            FROM sale s LEFT JOIN back b USING (order_id)
-            GROUP BY s.order_id ORDER BY _source_row""").df()
-    finally:
-        con.close()
-    orders["net_amount"] = (orders["amount"] + orders["returned_amount"]).round(2)
-    grouped = int((orders["n_lines"] - 1).sum())
-    if grouped:
-        lg.parts.append(pd.DataFrame({
-            "table": "transactions", "rule": "order_lines_grouped", "action": "merged",
-            "column": "order_id", "key": orders.loc[orders["n_lines"] > 1, "order_id"].astype("string").to_numpy(),
-            "source_row": orders.loc[orders["n_lines"] > 1, "_source_row"].to_numpy(),
-            "detail": (orders.loc[orders["n_lines"] > 1, "n_lines"].astype(str) + " lines into one order").to_numpy()}))
-    return orders.drop(columns="n_lines"), grouped
-
-
-def _outliers(orders: pd.DataFrame, cfg, lg) -> tuple[pd.Series, float, dict]:
-    """Robust outlier flags on the order amounts (z of the log amount by median and MAD; only
-    unusually large orders unless ``outlier_side="both"``), the modelling copy's cap
-    (``model_cap``: "robust" — the flag threshold —, "none", or an amount) and a summary of
-    what both do to revenue."""
-    positive = orders["amount"] > 0
-    logs = np.log(orders.loc[positive, "amount"])
-    med = float(np.median(logs)) if len(logs) else 0.0
-    mad = float(np.median(np.abs(logs - med))) if len(logs) else 0.0
-    z = 0.6745 * (np.log(orders["amount"].where(positive)) - med) / (mad if mad > 0 else np.inf)
-    flag = z.abs() > cfg.outlier_z if cfg.outlier_side == "both" else z > cfg.outlier_z
-    flag = flag.fillna(False).astype(bool)
-    robust = float(np.exp(med + cfg.outlier_z * mad / 0.6745)) if mad > 0 else np.inf
-    cap = {"robust": robust, "none": np.inf}.get(str(cfg.model_cap).lower())
-    cap = float(cfg.model_cap) if cap is None else cap
-    revenue = float(orders["net_amount"].sum())
-    removed = float((orders["net_amount"] - orders["net_amount"].clip(upper=cap)).sum())
-    summary = {"orders_flagged": int(flag.sum()),
-               "revenue_share_flagged": float(orders.loc[flag, "net_amount"].sum() / revenue) if revenue else 0.0,
-               "cap": cap, "orders_capped": int((orders["net_amount"] > cap).sum()),
-               "revenue_share_removed_by_cap": removed / revenue if revenue else 0.0}
-    lg.add("transactions", "extreme_outlier", "flagged", orders.assign(_key=orders["order_id"]),
-           flag.to_numpy(), "amount",
-           f"robust z of log amount {'beyond ±' if cfg.outlier_side == 'both' else 'above '}{cfg.outlier_z} "
-           f"(model copy cap {cap:,.2f})")
-    return flag, cap, summary
 
 
 def _rejects(frame, table, reason_col="_reason"):
@@ -512,9 +411,9 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     rejects.append(_rejects(rej_t, "transactions"))
     if id_map is not None:
         lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
-    sales, n_grouped = _orders_from_lines(lines, lg)
+    sales, n_grouped = orders_from_lines(lines, lg)
     recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted + n_grouped))
-    sales["is_outlier"], cap, outliers = _outliers(sales, cfg, lg)
+    sales["is_outlier"], cap, outlier_summary = outliers(sales, cfg, lg)
     first_order = sales.groupby("customer_id")["order_ts"].min()
     if master is None:  # e.g. CDNOW: customers are who bought
         master = pd.DataFrame({"customer_id": first_order.index, "signup_date": first_order.to_numpy()})
@@ -567,7 +466,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
         raw = [t for t in ("raw_customers", "raw_transactions", "raw_campaigns", "raw_campaign_contacts")
                if table_exists(con, t)]
         record_lineage(con, list(tables), stage="02_cleaning", inputs=raw)
-    return CleanResult(tables, quality_log, rejects_df, reconciliation, outliers)
+    return CleanResult(tables, quality_log, rejects_df, reconciliation, outlier_summary)
 
 
 def _has_column(con, table: str, column: str) -> bool:

@@ -289,7 +289,8 @@ def _likely_parameter(failures: pd.DataFrame, spec: SourceSpec, reading: Reading
                 return f"dayfirst={other}"
         return (f"date_format for values like {values.iloc[0]!r} (strftime codes, e.g. "
                 "'%d %b %Y %H:%M')")
-    if group["rule"].astype(str).str.contains("money").any() and len(values):
+    kinds = {c.name: c.kind for c in spec.columns}
+    if kinds.get(column, "").startswith("money") and len(values):
         other = "," if reading.decimal == "." else "."
         if parse_money(values, decimal=other).notna().mean() > 0.5:
             return f"decimal={other!r} (values like {values.iloc[0]!r})"
@@ -468,7 +469,9 @@ def load_file(con, source: str, path, *, columns: dict | None = None, errors: st
     path = Path(path).resolve()
     conventions = dict(columns=columns, errors=errors, dayfirst=dayfirst, decimal=decimal,
                        date_format=date_format, max_reject_share=max_reject_share)
-    if chunk_rows and table_suffix(path) in _CHUNKABLE and path.suffix.lower() != ".zip":
+    last = path.suffix.lower()
+    streamable = last in _CHUNKABLE or (last in {".gz", ".bz2"} and table_suffix(path) in _CHUNKABLE[:3])
+    if chunk_rows and streamable:
         return load_file_chunked(con, source, path, chunk_rows=chunk_rows, delimiter=delimiter,
                                  encoding=encoding, **conventions)
     df = read_table_file(path, delimiter=delimiter, encoding=encoding, sheet=sheet)

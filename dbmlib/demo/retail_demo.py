@@ -17,7 +17,9 @@ every planted problem is written, with its row, to ``_truth/problems.csv``.
 
 Files written to ``out_dir``: ``customers.csv``, ``transactions.csv``, ``campaigns.csv``,
 ``campaign_contacts.csv`` and ``_truth/`` (``params.json``, ``customers.csv``,
-``duplicates.csv``, ``problems.csv``, ``campaign_truth.csv``).
+``duplicates.csv``, ``problems.csv``, ``campaign_truth.csv``, ``orders.csv``).
+``layout="lines"`` replaces ``transactions.csv`` with invoice lines. See
+:mod:`dbmlib.demo.line_export`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from ..core.io import atomic_write_csv, atomic_write_text
+from .catalogue import CATEGORIES
+from .line_export import LINE_FORMATS, order_lines_from_orders, write_line_export
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
 __all__ = ["PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "make_retail_demo", "response_rules"]
@@ -55,7 +59,6 @@ N_TEST_ACCOUNTS = 12
 REGIONS = ["Scotland", "North", "Midlands", "South West", "South East", "London"]
 INCOME_BANDS = ["low", "medium", "high", "very high"]
 CHANNELS = ["store", "web", "phone", "catalogue"]
-CATEGORIES = ["clothing", "home", "beauty", "electronics", "garden", "toys"]
 ACQUISITION = ["web", "store", "referral", "social", "catalogue"]
 FIRST_NAMES = ["Olivia", "Amelia", "Isla", "Ava", "Mia", "Ivy", "Lily", "Isabella", "Rosie", "Sophia", "Grace", "Freya", "Willow", "Emily", "Ella", "Poppy", "Evie", "Charlotte", "Harper", "Sienna", "Oliver", "George", "Noah", "Arthur", "Muhammad", "Leo", "Harry", "Oscar", "Archie", "Henry", "Theodore", "Freddie", "Jack", "Charlie", "Theo", "Alfie", "Jacob", "Thomas", "Finley", "Arlo", "Priya", "Aisha", "Fatima", "Zara", "Ravi", "Arjun", "Kwame", "Chidi", "Mei", "Wei", "Hana", "Yusuf", "Omar", "Lucas", "Mateo"]
 LAST_NAMES = ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Thomas", "Clarke", "Jackson", "Wood", "Harris", "Edwards", "Turner", "Martin", "Cooper", "Hill", "Ward", "Hughes", "Moore", "Clark", "King", "Harrison", "Lewis", "Baker", "Lee", "Allen", "Morris", "Khan", "Scott", "Watson", "Davis", "Parker", "James", "Bennett", "Young", "Phillips", "Richardson", "Mitchell", "Bailey", "Carter", "Cook", "Singh", "Shaw", "Bell", "Collins", "Morgan", "Kelly", "Begum", "Miller", "Cox", "Hussain", "Marshall"]
@@ -464,7 +467,33 @@ def _plant_problems(cfg, customers, lines, rng):
     dup_rows = tx.loc[rng.random(len(tx)) < rates["exact_duplicate_row"]]
     note("transactions", dup_rows["order_id"], "exact_duplicate_row", "*")
     tx = pd.concat([tx, dup_rows]).sort_index(kind="stable").reset_index(drop=True)
-    return cust_text, tx, dup_truth, pd.concat(problems, ignore_index=True)
+    return cust_text, tx, dup_truth, pd.concat(problems, ignore_index=True), lines
+
+
+def _orders_truth(lines: pd.DataFrame, dup_truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per sale order as cleaning should find it (``_truth/orders.csv``).
+
+    Duplicate customer records are mapped to their master and test-account orders are left
+    out. ``amount`` is the sale amount as planted, outliers included. ``returned_amount`` is
+    the sum of the order's returns (0.0 if there are none).
+    """
+    is_ret = lines["returned_order_id"].notna()
+    sales = lines.loc[~is_ret & ~lines["order_id"].str.startswith("X")]
+    back = lines.loc[is_ret].groupby("returned_order_id")["amount"].sum()
+    masters = dict(zip(dup_truth["duplicate_id"], dup_truth["master_id"]))
+    returned = np.round(sales["order_id"].map(back).fillna(0.0).to_numpy(float), 2) + 0.0
+    out = pd.DataFrame({
+        "order_id": sales["order_id"].to_numpy(),
+        "customer_id": sales["customer_id"].map(lambda c: masters.get(c, c)).to_numpy(),
+        "order_ts": sales["order_ts"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        "channel": sales["channel"].to_numpy(),
+        "category": sales["category"].to_numpy(),
+        "quantity": sales["quantity"].to_numpy(np.int64),
+        "amount": sales["amount"].to_numpy(float),
+        "returned_amount": returned,
+        "net_amount": np.round(sales["amount"].to_numpy(float) + returned, 2),
+    })
+    return out.sort_values(["order_ts", "order_id"], kind="stable").reset_index(drop=True)
 
 
 def _data_rows(problems, customers, tx):
@@ -477,7 +506,8 @@ def _data_rows(problems, customers, tx):
     return rows.astype("int64")
 
 
-def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase_rate: float = 1.0) -> Path:
+def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase_rate: float = 1.0,
+                     layout: str = "orders", line_format: str = "xlsx") -> Path:
     """Write the synthetic retail company's raw exports and its ground truth.
 
     Parameters
@@ -494,6 +524,16 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
         about 3 order lines per customer at 1.0, 5.7 at 4, 9 at 12, about 10 at 15 (dropout
         bounds the count) — for scale tests with many
         orders per customer. The true ``alpha`` is recorded in ``_truth/params.json``.
+    layout : {"orders", "lines"}, default "orders"
+        ``orders`` writes ``transactions.csv`` with one row per order or return.
+        ``lines`` writes everything else unchanged but replaces ``transactions.csv`` with
+        invoice lines and ``mapping.yaml`` (:mod:`dbmlib.demo.line_export`). It uses a random
+        stream of its own, so the other files are byte-identical to the ``orders`` layout's.
+        ``_truth/problems.csv`` still describes the ``orders`` layout's ``transactions.csv``.
+        A transactions file of the other layout left in ``out_dir`` is removed.
+    line_format : {"xlsx", "csv", "csv.gz"}, default "xlsx"
+        File format of the line export (``layout="lines"`` only). ``xlsx`` has one sheet per
+        calendar year.
 
     Returns
     -------
@@ -503,6 +543,10 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
         raise ValueError(f"n_customers must be at least 100, got {n_customers}")
     if not purchase_rate > 0:
         raise ValueError(f"purchase_rate must be positive, got {purchase_rate}")
+    if layout not in ("orders", "lines"):
+        raise ValueError(f"layout must be 'orders' or 'lines', got {layout!r}")
+    if line_format not in LINE_FORMATS:
+        raise ValueError(f"line_format must be one of {sorted(LINE_FORMATS)}, got {line_format!r}")
     cfg = RetailDemoConfig(n_customers=int(n_customers), seed=int(seed),
                            alpha=RetailDemoConfig.alpha / float(purchase_rate))
     rng = np.random.default_rng(cfg.seed)
@@ -515,7 +559,7 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     orders, contacts, camp_truth = _campaign_effects(cfg, people, truth, orders, rng)
     lines = _order_lines(cfg, people, truth, orders, rng)
     contact_table = _contacts_table(people, contacts, lines)
-    customers, tx, dup_truth, problems = _plant_problems(cfg, people, lines, rng)
+    customers, tx, dup_truth, problems, final_lines = _plant_problems(cfg, people, lines, rng)
     campaigns = pd.DataFrame([{
         "campaign_id": c.campaign_id, "name": c.name, "channel": c.channel,
         "start_date": c.start, "response_window_days": c.window_days,
@@ -524,13 +568,24 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     problems["row"] = _data_rows(problems, customers, tx)
 
     atomic_write_csv(customers, out / "customers.csv")
-    atomic_write_csv(tx, out / "transactions.csv")
+    # transaction files of the other layout or format would be loaded too: remove them
+    written = {"transactions.csv"} if layout == "orders" else {LINE_FORMATS[line_format],
+                                                                "mapping.yaml"}
+    for name in sorted({*LINE_FORMATS.values(), "mapping.yaml"} - written):
+        (out / name).unlink(missing_ok=True)
+    if layout == "orders":
+        atomic_write_csv(tx, out / "transactions.csv")
+    else:
+        export = order_lines_from_orders(final_lines, np.random.default_rng([cfg.seed, 16]),
+                                         duplicates=dup_truth)
+        write_line_export(export, out, line_format)
     atomic_write_csv(campaigns, out / "campaigns.csv")
     atomic_write_csv(contact_table, out / "campaign_contacts.csv")
     atomic_write_csv(truth, out / TRUTH_DIR / "customers.csv")
     atomic_write_csv(dup_truth, out / TRUTH_DIR / "duplicates.csv")
     atomic_write_csv(problems, out / TRUTH_DIR / "problems.csv")
     atomic_write_csv(camp_truth, out / TRUTH_DIR / "campaign_truth.csv")
+    atomic_write_csv(_orders_truth(final_lines, dup_truth), out / TRUTH_DIR / "orders.csv")
     params = asdict(cfg) | {
         "time_unit": "days",
         "campaigns": [asdict(c) for c in CAMPAIGNS],
@@ -538,7 +593,10 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
         "counts": {"customers_rows": len(customers), "transactions_rows": len(tx),
                    "contacts_rows": len(contact_table)},
     }
+    if layout == "lines":  # the orders layout's params.json stays as it was
+        params |= {"layout": layout, "line_format": line_format}
+        params["counts"]["transaction_lines_rows"] = len(export)
     atomic_write_text(json.dumps(params, indent=2, default=str), out / TRUTH_DIR / "params.json")
-    log.info("retail-demo written to %s: %d customer rows, %d transaction rows",
-             out, len(customers), len(tx))
+    log.info("retail-demo written to %s: %d customer rows, %d transaction %s rows", out,
+             len(customers), len(tx) if layout == "orders" else len(export), layout)
     return out

@@ -30,13 +30,26 @@ EXIT_CODES = """exit codes:
 """
 
 
-def _literal(text: str):
-    """``3`` → 3, ``true`` → True, ``x`` → "x" (YAML scalar rules)."""
-    return yaml.safe_load(text) if text.strip() else ""
+def _literal(text: str, declared: str | None = None):
+    """The value of ``-p name=text``: the text itself for a parameter the notebooks declare as
+    ``str`` (``decimal=,``, ``sheet=2024``, ``date_format=%d/%m/%Y``); otherwise YAML scalar
+    rules (``3`` → 3, ``true`` → True, ``null`` → None), and the text itself where YAML cannot
+    read it or reads a list or mapping."""
+    if declared == "str" or not text.strip():
+        return text if declared == "str" else ""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return text if isinstance(value, (list, dict)) else value
 
 
-def parse_params(pairs: list[str]) -> tuple[dict, dict]:
-    """``["seed=1", "01.errors=raise"]`` → (``{"seed": 1}``, ``{"01": {"errors": "raise"}}``)."""
+def parse_params(pairs: list[str], declared: dict | None = None) -> tuple[dict, dict]:
+    """``["seed=1", "01.errors=raise"]`` → (``{"seed": 1}``, ``{"01": {"errors": "raise"}}``).
+
+    ``declared`` maps a stage (``"01"``) to its parameters' declared type names; a value for a
+    ``str`` parameter is taken literally (see :func:`_literal`)."""
+    declared = declared or {}
     common, per_stage = {}, {}
     for pair in pairs or []:
         if "=" not in pair:
@@ -44,9 +57,11 @@ def parse_params(pairs: list[str]) -> tuple[dict, dict]:
         key, value = pair.split("=", 1)
         if "." in key and key.split(".", 1)[0].isdigit():
             stage, name = key.split(".", 1)
-            per_stage.setdefault(stage.zfill(2), {})[name] = _literal(value)
+            kind = declared.get(stage.zfill(2), {}).get(name)
+            per_stage.setdefault(stage.zfill(2), {})[name] = _literal(value, kind)
         else:
-            common[key] = _literal(value)
+            kinds = {types[key] for types in declared.values() if key in types}
+            common[key] = _literal(value, "str" if kinds == {"str"} else None)
     return common, per_stage
 
 
@@ -70,7 +85,7 @@ def _cmd_run(args) -> int:
     from . import pipeline
 
     cfg = _load_config(args.config)
-    common, per_stage = parse_params(args.param)
+    common, per_stage = parse_params(args.param, pipeline.parameter_types(args.notebooks_dir))
     params = dict(cfg.get("params") or {}) | common
     stage_params = {str(k).zfill(2): dict(v) for k, v in (cfg.get("stage_params") or {}).items()}
     for stage, values in per_stage.items():
@@ -111,7 +126,8 @@ def _cmd_generate(args) -> int:
     from ..demo import make_retail_demo
 
     out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
-                           purchase_rate=args.purchase_rate)
+                           purchase_rate=args.purchase_rate, layout=args.layout,
+                           line_format=args.line_format)
     print(out)
     return 0
 
@@ -165,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--purchase-rate", type=float, default=1.0,
                    help="multiply every purchase rate (15: about 10 orders per customer)")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--layout", choices=["orders", "lines"], default="orders",
+                   help="orders: transactions.csv, one row per order (default); lines: invoice "
+                   "lines as a POS / e-commerce system exports them, with mapping.yaml")
+    g.add_argument("--line-format", choices=["xlsx", "csv", "csv.gz"], default="xlsx",
+                   help="file format of the invoice lines (--layout lines; default xlsx, one "
+                   "sheet per year)")
     g.set_defaults(func=_cmd_generate)
 
     ld = sub.add_parser("load", help="load a source into the marketing database")

@@ -32,6 +32,7 @@ from ..core.metrics import read_metrics, to_jsonable
 from .sources import database_for, feedback_dir
 
 __all__ = ["RunResult", "check_parameters", "declared_parameters", "discover_notebooks", "loop_parameters",
+           "parameter_types",
            "package_versions", "run"]
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,19 @@ def declared_parameters(notebook: Path) -> dict:
     import papermill as pm
 
     return {k: v["default"] for k, v in pm.inspect_notebook(str(notebook)).items()}
+
+
+def parameter_types(notebooks_dir=None) -> dict:
+    """``{"01": {"decimal": "str", "seed": "int", …}, …}``: the declared type of every
+    notebook parameter (for reading ``-p name=value`` as the notebook expects)."""
+    import papermill as pm
+
+    try:
+        every = discover_notebooks(notebooks_dir)
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {nb.name[:2]: {k: v["inferred_type_name"] for k, v in pm.inspect_notebook(str(nb)).items()}
+            for nb in every}
 
 
 def _kernel_name(preferred: str) -> str:
