@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.db import insert_rows, read_frame, registered, table_exists, transaction
-from ..core.errors import InputError
-from ..core.fast_text import fullmatch, isin, lookup, positions
-from ..core.lineage import record_lineage
 from ..collect.conventions import Reading, parse_by_file, recorded_readings
 from ..collect.schemas import SOURCES
+from ..core.db import insert_rows, read_frame, registered, table_exists, transaction
+from ..core.errors import InputError
+from ..core.fast_text import fullmatch, isin, lookup
+from ..core.lineage import record_lineage
 from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates

@@ -32,10 +32,10 @@ import yaml
 
 from ..core.db import insert_rows, table_exists, transaction
 from ..core.errors import InputError, format_rows
-from ..core.io import sha256_file
-from ..core.progress import bar
 from ..core.fast_text import fullmatch
+from ..core.io import sha256_file
 from ..core.parsing import parse_dates, parse_money
+from ..core.progress import bar
 from .conventions import Reading, date_columns, resolve_reading
 from .readers import (
     SUPPORTED_SUFFIXES,

@@ -6,8 +6,8 @@ import pandas as pd
 
 from ..core.db import read_frame, table_exists
 from ..core.parsing import parse_integers
-from .conventions import Reading, parse_by_file, recorded_readings
 from ..core.privacy import mask_personal
+from .conventions import Reading, parse_by_file, recorded_readings
 from .schemas import SOURCE_ORDER, SOURCES
 
 __all__ = ["date_coverage", "orders_per_month", "preview", "previews", "rejects_summary"]
