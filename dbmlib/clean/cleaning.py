@@ -377,8 +377,11 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", tx_cols)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     if raw_t is None:
-        raise InputError("raw_transactions", problem="the raw layer has no transactions: run 01_collection first",
-                         expected="a transactions file in the source (01 found or loaded none)")
+        loaded = table_exists(con, "raw_transactions")
+        raise InputError("raw_transactions",
+                         problem=("the raw layer holds no transaction rows: 01 rejected every row (see its rejected "
+                                  "rows)") if loaded else "the raw layer has no transactions: run 01_collection first",
+                         expected="a transactions file whose rows pass validation (01 loaded none)")
     readings = {t: recorded_readings(con, t) for t in ("raw_customers", "raw_transactions", "raw_campaigns",
                                                        "raw_campaign_contacts")}
     for col in SOURCES["transactions"].column_names:

@@ -131,7 +131,7 @@ def parse_by_file(frame: pd.DataFrame, column: str, readings: dict[str, Reading]
         return parse_dates(s, **r.date_kwargs) if kind == "date" else parse_money(s, decimal=r.decimal)
 
     files = frame["_source_file"].astype("string") if "_source_file" in frame else None
-    if files is None or not readings:
+    if files is None or not readings or not len(frame):
         return parse(frame[column], default)
     keys = files.fillna("")
     distinct = list(pd.unique(keys))

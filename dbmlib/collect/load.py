@@ -298,7 +298,9 @@ def _likely_parameter(failures: pd.DataFrame, spec: SourceSpec, reading: Reading
         return (f"{column} values that exist in the referenced file: check the column mapping of "
                 f"{column} and that the right file was exported (e.g. {values.iloc[0]!r} not found)")
     if group["rule"].astype(str).str.contains("not_nullable").any():
-        return f"a column mapping: {column} is empty in {len(group):,} rows — is the right column mapped to it?"
+        return (f"a column mapping: {column} is empty in {group['row'].nunique():,} rows — is the right column mapped "
+                f"to it? If these rows really have no {column} (e.g. guest orders), a max_reject_share above "
+                f"their share of the file loads the rest and keeps them in rejects with their reason")
     return "the file's values fixed at the source, or errors='quarantine' with a higher max_reject_share"
 
 
@@ -315,8 +317,8 @@ def _guard(failures: pd.DataFrame, n_rows: int, spec: SourceSpec, file: str, rea
            .agg(rows=("row", "nunique"), first=("row", "min"),
                 values=("value", lambda v: list(dict.fromkeys(v.dropna().astype(str)))[:3]))
            .sort_values(["rows", "first"], ascending=[False, True]).reset_index())
-    reasons = "; ".join(f"{r.column}: {r.rows:,} rows, expected {r.expected} (e.g. {r.values})"
-                        for r in top.head(3).itertuples())
+    reasons = "; ".join(f"{r.column}: {r.rows:,} rows, expected {r.expected}"
+                        + (f" (e.g. {r.values})" if r.values else "") for r in top.head(3).itertuples())
     first = failures[failures["column"] == top["column"].iloc[0]]
     raise InputError(file, column=top["column"].iloc[0], rows=first["row"].tolist(),
                      values=first["value"].tolist(),

@@ -98,6 +98,22 @@ def parameter_types(notebooks_dir=None) -> dict:
             for nb in every}
 
 
+def _absolute_paths(values: dict) -> dict:
+    """Path parameters (``source`` folders, ``*_file``) given relative to where ``dbm run`` was
+    started, made absolute: notebooks run in their own folder, where a relative path would
+    name another file (or none)."""
+    out = dict(values)
+    for key, value in values.items():
+        if not (isinstance(value, str) and value and (key == "source" or key.endswith("_file"))):
+            continue
+        if key == "source" and value in {"retail-demo", "cdnow", "cdnow-sample"}:
+            continue
+        path = Path(value).expanduser()
+        if path.exists():
+            out[key] = str(path.resolve())
+    return out
+
+
 def _kernel_name(preferred: str) -> str:
     from jupyter_client.kernelspec import find_kernel_specs
 
@@ -257,7 +273,9 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
         Receives one progress line per notebook (``None`` to be silent).
     """
     started = datetime.now()
-    params = dict(params or {})
+    params = _absolute_paths(dict(params or {}))
+    source = _absolute_paths({"source": str(source)})["source"]
+    stage_params = {stage: _absolute_paths(values) for stage, values in (stage_params or {}).items()}
     seed = int(params.pop("seed", seed))  # `-p seed=N` is the same as seed=N
     run_name = run_name or started.strftime("%Y-%m-%d_%H%M%S")
     run_dir = Path(reports_dir or config.REPORTS_DIR) / run_name
