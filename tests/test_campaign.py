@@ -146,10 +146,13 @@ def test_write_back_is_idempotent_and_reaches_the_next_run(loop):
     count = lambda q: con.execute(q).fetchall()[0][0]
     assert count("SELECT count(*) FROM transactions") == n_tx + len(purchases)
     assert count("SELECT count(*) FROM campaign_contacts WHERE campaign_id = 'CNEXT'") == 600
+    # the line level gets the response orders too, and the same net revenue as the order level
+    assert count("SELECT round(sum(amount), 2) FROM order_lines") == count("SELECT round(sum(net_amount), 2) FROM transactions")
     # the next run: reload the source with the feedback folder and clean again
     sources.load_source(con, str(src), feedback=fb)
     clean.clean_database(con)
     assert count("SELECT count(*) FROM transactions") == n_tx + len(purchases)
+    assert count("SELECT round(sum(amount), 2) FROM order_lines") == count("SELECT round(sum(net_amount), 2) FROM transactions")
     assert count("SELECT count(*) FROM campaign_contacts WHERE campaign_id = 'CNEXT'") == 600
     assert count("SELECT count(*) FROM campaigns WHERE campaign_id = 'CNEXT'") == 1
     back = con.execute("SELECT * FROM campaign_contacts WHERE campaign_id = 'CNEXT'").df()

@@ -291,3 +291,14 @@ def test_outliers_one_sided_and_cap_reported(tmp_path):
     assert none.outliers["revenue_share_removed_by_cap"] == 0.0 and cap_warning(none.outliers) == ""
     pd.testing.assert_series_equal(none.tables["transactions_model"]["net_amount"],
                                    none.tables["transactions"]["net_amount"])
+
+
+def test_cancellation_without_products_nets_into_latest_order_and_flags_excess(tmp_path):
+    bad = Path(__file__).parent / "data" / "bad" / "tx_negative_quantity_not_return.csv"
+    con = connect(tmp_path / "n.duckdb")
+    assert collect.load_file(con, "transactions", bad).rows_loaded == 3
+    result = clean.clean_database(con)
+    tx = result.tables["transactions"].set_index("order_id")
+    assert list(tx.index) == ["O1"] and tx.loc["O1", "returned_amount"] == -34.0 and tx.loc["O1", "net_amount"] == -24.0
+    flagged = result.quality_log[result.quality_log["rule"] == "returns_exceed_sale"]
+    assert flagged["key"].tolist() == ["O1"]

@@ -120,8 +120,12 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
                                                    "order_id LIKE ?", [prefix])
         if table_exists(con, "transactions_model"):
             _replace(con, "transactions_model", clean_tx, "order_id LIKE ?", [prefix])
-        touch(con, ["campaigns", "campaign_contacts", "transactions", "transactions_model"],
-              stage="05_campaigns write-back")
+        written = ["campaigns", "campaign_contacts", "transactions", "transactions_model"]
+        if table_exists(con, "order_lines"):  # one line per response order, no product known
+            _replace(con, "order_lines", tx.assign(returned_order_id=None, source_row=pd.NA),
+                     "order_id LIKE ?", [prefix])
+            written.append("order_lines")
+        touch(con, written, stage="05_campaigns write-back")
     return counts
 
 

@@ -81,6 +81,9 @@ def orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
     finally:
         con.close()
     orders["net_amount"] = (orders["amount"] + orders["returned_amount"]).round(2)
+    lg.add("transactions", "returns_exceed_sale", "flagged", orders.assign(_key=orders["order_id"]),
+           (orders["net_amount"] < 0).to_numpy(), "net_amount",
+           "returns and cancellations netted into the order exceed its sale amount")
     grouped = int((orders["n_lines"] - 1).sum())
     if grouped:
         lg.parts.append(pd.DataFrame({

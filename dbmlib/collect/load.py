@@ -127,7 +127,8 @@ def read_mapping(path) -> dict | None:
 
 
 def load_summary(reports: list[LoadReport]) -> pd.DataFrame:
-    """One row per loaded file: table, file name, status and rows read, loaded, rejected.
+    """One row per loaded file: table, file name, status, rows read, loaded and rejected, ids
+    written like ``1.0`` read as whole numbers, how the dates were read, absent columns.
 
     Raises
     ------
@@ -138,8 +139,8 @@ def load_summary(reports: list[LoadReport]) -> pd.DataFrame:
     if len(table) and not (table["rows_read"] == table["rows_loaded"] + table["rows_rejected"]).all():
         raise RuntimeError("rows read must equal rows loaded + rows rejected")
     table["file"] = table["file"].map(lambda f: Path(f).name)
-    return table[["table", "file", "status", "rows_read", "rows_loaded", "rows_rejected", "dates",
-                  "columns_absent"]]
+    return table[["table", "file", "status", "rows_read", "rows_loaded", "rows_rejected", "ids_normalised",
+                  "dates", "columns_absent"]]
 
 
 def _ensure_tables(con, spec: SourceSpec) -> None:
