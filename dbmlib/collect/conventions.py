@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..core.db import table_exists
+from ..core.fast_text import fullmatch
 from ..core.errors import InputError
 from ..core.parsing import date_order_evidence, parse_dates, parse_money
 from .schemas import SourceSpec
@@ -86,6 +88,7 @@ def resolve_reading(frame: pd.DataFrame, spec: SourceSpec, file: str, *, dayfirs
     if date_format:
         return Reading(None, date_format, decimal, f"date_format {date_format!r} given")
     cols = [c for c in date_columns(spec) if c in frame.columns]
+    _one_zone_convention(frame, cols, file)
     ev = date_order_evidence([frame[c] for c in cols])
     if not ev.cells:
         return Reading(dayfirst, None, decimal, ev.describe())
@@ -108,6 +111,26 @@ def resolve_reading(frame: pd.DataFrame, spec: SourceSpec, file: str, *, dayfirs
                          expected="dayfirst=True (31/01/2024) or dayfirst=False (01/31/2024), or "
                                   "date_format, e.g. '%m/%d/%y %H:%M'")
     return Reading(ev.dayfirst, None, decimal, ev.describe())
+
+
+_OFFSET = r".*\d(Z|[+-]\d{2}:?\d{2})"
+
+
+def _one_zone_convention(frame: pd.DataFrame, cols: list[str], file: str) -> None:
+    """Times with a UTC offset are converted to UTC; times without one are taken as written.
+    A column mixing both would mix two clocks silently, so it stops the load."""
+    for col in cols:
+        text = frame[col].astype("string").str.strip()
+        has_offset = fullmatch(text, _OFFSET)
+        has_time = fullmatch(text, r".*\d{1,2}:\d{2}.*")
+        naive = has_time & ~has_offset
+        if has_offset.any() and naive.any():
+            rows = (np.flatnonzero(has_offset) + 1).tolist()
+            raise InputError(file, column=col, rows=rows, values=text[has_offset].tolist(),
+                             problem=f"{int(has_offset.sum()):,} times carry a UTC offset and "
+                                     f"{int(naive.sum()):,} do not (e.g. {text[naive].iloc[0]!r})",
+                             expected="one convention per file: every time with its UTC offset (converted "
+                                      "to UTC), or none (taken as written)")
 
 
 def recorded_readings(con, raw_table: str) -> dict[str, Reading]:
