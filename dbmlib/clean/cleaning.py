@@ -452,8 +452,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     if not reconciliation["balanced"].all():
         raise ReconciliationError("rows do not reconcile:\n" + reconciliation.to_string())
     quality_log = lg.frame()
-    order_lines = lines.rename(columns={"_source_row": "source_row"}).sort_values(
-        ["order_ts", "order_id", "source_row"], kind="stable").reset_index(drop=True)
+    order_lines = lines.rename(columns={"_source_row": "source_row"})  # sorted by DuckDB when written
     del lines
     tables = {"customers": customers, "customer_pii": pii, "order_lines": order_lines,
               "customer_id_map": id_map if id_map is not None else pd.DataFrame(
@@ -551,8 +550,9 @@ def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
     """Replace the clean tables and this stage's rejects in one transaction."""
     with transaction(con):
         for name, df in tables.items():
+            order = " ORDER BY order_ts, order_id, source_row" if name == "order_lines" else ""
             with registered(con, "_clean_src", df):
-                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src{order}")
         if table_exists(con, "rejects"):
             con.execute("DELETE FROM rejects WHERE stage = 'clean'")
             if len(rejects):

@@ -32,6 +32,7 @@ from .fast_text import fullmatch, to_numbers
 __all__ = [
     "DATE_FORMATS_HELP",
     "DateOrder",
+    "by_distinct",
     "date_order_evidence",
     "MONEY_HELP",
     "date_format_of",
@@ -103,6 +104,21 @@ def _from_numeric(text: pd.Series, dayfirst: bool) -> pd.Series:
     return pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[us]")
 
 
+def by_distinct(s: pd.Series, parse, *, min_rows: int = 50_000) -> pd.Series:
+    """``parse(s)`` computed on the distinct values of ``s`` only and spread back: an export
+    repeats its dates and prices (every line of an invoice has the same timestamp), so a
+    large column has far fewer distinct values than cells. Same result as ``parse(s)``."""
+    if len(s) < min_rows:
+        return parse(s)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) > len(s) // 2:
+        return parse(s)
+    parsed = parse(pd.Series(uniques, dtype=s.dtype))
+    missing = np.array([np.datetime64("NaT")], dtype=parsed.dtype) if parsed.dtype.kind == "M" else [np.nan]
+    values = np.concatenate([parsed.to_numpy(), np.asarray(missing, dtype=parsed.dtype)])
+    return pd.Series(values[codes], index=s.index, dtype=parsed.dtype)  # code −1 reads the missing value
+
+
 def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str | None = None) -> pd.Series:
     """Parse text dates in any supported layout to ``datetime64[us]`` (UTC where a cell has
     an offset).
@@ -123,6 +139,10 @@ def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str 
     Series of datetime64, ``NaT`` where the cell is empty or not a valid date in a
     supported layout (e.g. 31/02/2024 or 2024-13-01).
     """
+    return by_distinct(s, lambda v: _parse_dates(v, dayfirst, date_format))
+
+
+def _parse_dates(s: pd.Series, dayfirst: bool | None, date_format: str | None) -> pd.Series:
     text = _as_text(s)
     if date_format:
         parsed = pd.to_datetime(text, format=date_format, errors="coerce", utc="%z" in date_format)
@@ -196,17 +216,20 @@ def date_order_evidence(columns) -> DateOrder:
     cells = first = second = 0
     examples = [None, None, None]
     for s in columns:
-        text = _as_text(s)
+        counts = _as_text(s).value_counts(sort=False)  # distinct cells and how often each occurs
+        text = pd.Series(counts.index, dtype="string")
         m = fullmatch(text, _NUMERIC_RE2)
         if not m.any():
             continue
         f = _numeric_fields(text[m])
+        weight = counts.to_numpy()[m]
         a_big, b_big = (f["a"] > 12).to_numpy(), (f["b"] > 12).to_numpy()
-        cells, first, second = cells + int(m.sum()), first + int(a_big.sum()), second + int(b_big.sum())
+        cells += int(weight.sum())
+        first, second = first + int(weight[a_big].sum()), second + int(weight[b_big].sum())
         vals = text[m].to_numpy(object)
         for k, hit in enumerate((a_big, b_big, ~a_big & ~b_big)):
             if examples[k] is None and hit.any():
-                examples[k] = str(vals[np.flatnonzero(hit)[0]])
+                examples[k] = str(min(vals[hit]))
     return DateOrder(cells, first, second, tuple(examples))
 
 
@@ -224,6 +247,10 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
     """
     if decimal not in {".", ","}:
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
+    return by_distinct(s, lambda v: _parse_money(v, decimal))
+
+
+def _parse_money(s: pd.Series, decimal: str) -> pd.Series:
     text = _as_text(s)
     # plain numbers (most cells of a clean export) convert in one vectorised step
     plain = fullmatch(text, rf"-?\d+({re.escape(decimal)}\d+)?")
