@@ -153,3 +153,16 @@ def test_integer_and_number_fast_paths_equal_to_numeric():
     money = pd.Series([f"{v:.2f}" for v in rng.normal(40, 60, 20_000)], dtype="str")
     np.testing.assert_array_equal(to_numbers(money), pd.to_numeric(money).to_numpy())
     np.testing.assert_array_equal(to_numbers(money.astype(object)), pd.to_numeric(money).to_numpy())
+
+
+def test_parsing_distinct_values_equals_parsing_every_cell():
+    from dbmlib.core.parsing import _parse_dates, _parse_money
+
+    rng = np.random.default_rng(3)
+    dates = pd.Series(rng.choice(["1/31/24 8:05", "12/1/10 17:26", "2024-02-30", None, "2024-01-31T10:15:00+02:00",
+                                  "31/12/2024", "garbage"], 120_000), dtype="string")
+    for dayfirst in (True, False, None):
+        assert parse_dates(dates, dayfirst=dayfirst).equals(_parse_dates(dates, dayfirst, None))
+    money = pd.Series(rng.choice(["1,234.50", "£3", None, "x", "-2.5"], 120_000), dtype="string")
+    got = parse_money(money)
+    assert got.equals(_parse_money(money, ".")) and got.isna().sum() == (money.isna() | (money == "x")).sum()

@@ -120,6 +120,9 @@ def _one_zone_convention(frame: pd.DataFrame, cols: list[str], file: str) -> Non
     """Times with a UTC offset are converted to UTC; times without one are taken as written.
     A column mixing both would mix two clocks silently, so it stops the load."""
     for col in cols:
+        distinct = pd.Series(frame[col].dropna().unique(), dtype="string").str.strip()
+        if not fullmatch(distinct, _OFFSET).any():
+            continue  # the usual case, decided on the distinct values alone
         text = frame[col].astype("string").str.strip()
         has_offset = fullmatch(text, _OFFSET)
         has_time = fullmatch(text, r".*\d{1,2}:\d{2}.*")
