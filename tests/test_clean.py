@@ -234,7 +234,9 @@ def test_bad_impossible_birth_date(tmp_path):
 def test_bad_all_missing_column(tmp_path):
     con = _db(tmp_path, customers=_customers(region=[None, None]))
     result = _run(con)
-    assert len(_rule_rows(result, "column_all_missing")) == 2
+    fact = _rule_rows(result, "column_all_missing")  # one entry for the column, covering both rows
+    assert fact[["table", "column", "rows"]].values.tolist() == [["customers", "region", 2]]
+    assert clean.quality_report(result.quality_log).set_index("rule").loc["column_all_missing", "rows"] == 2
     assert set(result.tables["customers"]["region"]) == {"unknown"}
 
 

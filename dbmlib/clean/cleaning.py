@@ -131,6 +131,13 @@ class CleanResult:
 
 
 class _Log:
+    """The quality log: one row per changed, filled, flagged, merged or rejected row (``rows``
+    1, with its key and source row), or one row for a fact about a whole column of a table
+    (``rows`` the number of rows it covers, no key): an export without a ``channel`` column
+    is one fact, not ten million identical lines."""
+
+    COLUMNS = ["table", "rule", "action", "column", "key", "source_row", "detail", "rows"]
+
     def __init__(self):
         self.parts: list[pd.DataFrame] = []
 
@@ -143,37 +150,75 @@ class _Log:
             "key": frame["_key"][mask].astype("string").to_numpy(),
             "source_row": frame["_source_row"].to_numpy()[mask],
             "detail": (detail[mask] if isinstance(detail, np.ndarray) else detail),
+            "rows": 1,
         }))
 
+    def add_fact(self, table, rule, action, column, n_rows: int, detail: str):
+        """One entry for ``n_rows`` rows that a rule touched because of a property of the
+        whole column (e.g. the export has no such column)."""
+        if n_rows:
+            self.parts.append(pd.DataFrame({"table": [table], "rule": rule, "action": action, "column": column,
+                                            "key": pd.NA, "source_row": pd.NA, "detail": detail,
+                                            "rows": int(n_rows)}))
+
     def frame(self) -> pd.DataFrame:
-        cols = ["table", "rule", "action", "column", "key", "source_row", "detail"]
         if not self.parts:
-            return pd.DataFrame(columns=cols)
-        out = pd.concat(self.parts, ignore_index=True)[cols]
+            return pd.DataFrame(columns=self.COLUMNS)
+        out = pd.concat(self.parts, ignore_index=True)[self.COLUMNS]
+        out["key"] = out["key"].astype("string")
+        out["source_row"] = out["source_row"].astype("Int64")
         out["detail"] = out["detail"].astype("string")
+        out["rows"] = out["rows"].astype("int64")
         return out
 
 
+def _filled_missing(lg, table: str, frame: pd.DataFrame, column: str, detail: str) -> None:
+    """Log the missing values of ``column`` filled by policy: per row, or as one fact when the
+    source has no value at all in the column (absent or empty)."""
+    missing = frame[column].isna().to_numpy(bool)
+    if missing.all():
+        lg.add_fact(table, "column_all_missing", "filled", column, len(frame), detail + " (no value in the source)")
+    else:
+        lg.add(table, "missing_value", "filled", frame, missing, column, detail)
+
+
 def _read(con, table, duplicate_cols: list[str] | None = None) -> pd.DataFrame | None:
-    """The raw table in load order; with ``duplicate_cols`` a boolean ``_duplicate`` column
-    marks each row equal on those columns to an earlier one (computed by DuckDB's window
-    functions: grouping ten million text rows in pandas takes half a minute)."""
+    """The raw table in load order (``_loaded_at``, file, row); with ``duplicate_cols`` a
+    boolean ``_duplicate`` column marks each row equal on those columns to an earlier one.
+
+    No ``ORDER BY`` or window in SQL: a raw table is appended in load order, which a plain scan
+    returns, so the order is checked (and only restored if needed) in numpy; duplicates are
+    found by DuckDB's row hash and confirmed by exact comparison of the rows sharing a hash.
+    Sorting or partitioning ten million wide text rows in DuckDB holds them twice over."""
     if not table_exists(con, table):
         return None
-    order = "_loaded_at, _source_file, _source_row"
     extra = ""
     if duplicate_cols:
-        cols = ", ".join(f'"{c}"' for c in duplicate_cols)
-        extra = f", row_number() OVER (PARTITION BY {cols} ORDER BY {order}) > 1 AS _duplicate"
-    df = read_frame(con, f"SELECT * EXCLUDE (_loaded_at){extra} FROM {table} ORDER BY {order}",
-                    categorical=("_source_file", "_load_id"))
-    return df if len(df) else None
+        extra = ", hash(" + ", ".join(f'"{c}"' for c in duplicate_cols) + ") AS _hash"
+    df = read_frame(con, f"SELECT *{extra} FROM {table}", categorical=("_source_file", "_load_id"))
+    if not len(df):
+        return None
+    files = df["_source_file"].cat.set_categories(sorted(df["_source_file"].cat.categories)).cat.codes
+    order = np.lexsort((df["_source_row"].to_numpy(), files.to_numpy(), df["_loaded_at"].to_numpy()))
+    if (order != np.arange(len(order))).any():
+        df = df.take(order).reset_index(drop=True)
+    df = df.drop(columns="_loaded_at")
+    if duplicate_cols:
+        df["_duplicate"] = _exact_duplicates(df, duplicate_cols, df.pop("_hash").to_numpy())
+    return df
 
 
-def _missing_rule(s: pd.Series) -> str:
-    """``column_all_missing`` when the source has no value at all in the column (absent or
-    empty), else ``missing_value``: an empty column is a property of the source, not of rows."""
-    return "column_all_missing" if s.isna().all() else "missing_value"
+def _exact_duplicates(df: pd.DataFrame, cols: list[str], hashes: np.ndarray) -> np.ndarray:
+    """Rows equal on ``cols`` to an earlier row (missing equals missing): candidates by hash,
+    confirmed by comparing the values, so a hash collision never rejects a row."""
+    h = pd.Series(hashes)
+    again = h.duplicated(keep="first").to_numpy()
+    out = np.zeros(len(df), bool)
+    if not again.any():
+        return out
+    candidates = np.flatnonzero(h.isin(h[again]).to_numpy())
+    out[candidates] = df.iloc[candidates][cols].duplicated(keep="first").to_numpy()
+    return out
 
 
 def _changed(before: pd.Series, after: pd.Series) -> np.ndarray:
@@ -241,8 +286,7 @@ def _clean_customers(raw, cfg, lg, reference, readings):
                 else text.str.lower()
             lg.add("customers", "standardise_category", "changed", c, _changed(text, norm), col)
             text = norm
-        lg.add("customers", _missing_rule(c[col]), "filled", c, c[col].isna().to_numpy(bool), col,
-               "policy: unknown")
+        _filled_missing(lg, "customers", c, col, "policy: unknown")
         cats[col] = text.fillna("unknown")
     consent = parse_flags(c["email_opt_in"])
     lg.add("customers", "missing_value", "filled", c, consent.isna().to_numpy(bool), "email_opt_in",
@@ -282,10 +326,17 @@ def _merge_customers(people, cfg, lg):
     return master.reset_index(), id_map, merged
 
 
-def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
+def _clean_transactions(holder: dict, ts, cfg, lg, test_ids, known_ids, readings):
     """Line-level rules (rejects, amounts, cancellations matched to their purchase); returns
-    the kept lines, the rejected rows and the number of return/cancellation lines netted."""
+    the kept lines, the rejected rows and the number of return/cancellation lines netted.
+
+    The raw frame comes in ``holder["raw"]`` and is taken out of it, so that this function
+    holds its only reference: each text column is freed as soon as its parsed replacement
+    exists, and the kept lines are cut out column by column (ten million lines are
+    gigabytes; holding them twice is what limits the size a machine can clean)."""
+    raw = holder.pop("raw")
     t = raw.assign(_key=raw["order_id"])  # copy-on-write: raw's columns are shared, not copied
+    del raw
     reasons = pd.Series("", index=t.index, dtype="string")
     rejected = np.zeros(len(t), bool)
 
@@ -309,7 +360,11 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
     price = parse_by_file(t, "unit_price", readings, "money", cfg.reading)
     derived = (t["amount"].isna() & qty.notna() & price.notna()).to_numpy(bool)
     amount = amount.mask(derived, (qty.astype("float64") * price).round(2))
-    lg.add("transactions", "amount_from_price", "filled", t, derived, "amount", "quantity × unit_price")
+    if derived.all():
+        lg.add_fact("transactions", "amount_from_price", "filled", "amount", len(t), "no amount column: every "
+                    "line's amount is quantity × unit_price")
+    else:
+        lg.add("transactions", "amount_from_price", "filled", t, derived, "amount", "quantity × unit_price")
     as_text = ~fullmatch(t["amount"].astype("string").str.strip(), _PLAIN_NUMBER) & ~derived
     lg.add("transactions", "amount_as_text", "changed", t, as_text & amount.notna().to_numpy(bool),
            "amount", "currency symbol or separators removed")
@@ -319,8 +374,7 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
            "quantity", "policy: 1")
     qty = qty.fillna(1)
     for col in ("category", "channel"):
-        lg.add("transactions", _missing_rule(t[col]), "filled", t, t[col].isna().to_numpy(bool), col,
-               "policy: unknown")
+        _filled_missing(lg, "transactions", t, col, "policy: unknown")
     reject(isin(t["customer_id"], test_ids), "test_account", "order of a test/internal account")
     if known_ids is not None:
         reject(~isin(t["customer_id"], known_ids), "unknown_customer",
@@ -340,9 +394,22 @@ def _clean_transactions(raw, ts, cfg, lg, test_ids, known_ids, readings):
     into = np.full(len(t), None, dtype=object)  # the detail, built for the netted rows only
     into[netted] = ("into order " + t.loc[netted, "returned_order_id"].astype("string")).to_numpy()
     lg.add("transactions", "return_netted", "merged", t, netted, "amount", into)
-    lines = t.loc[~rejected, LINE_COLUMNS + ["_source_row"]]
     rej = t.loc[rejected].assign(_reason=reasons[rejected])
+    lines = _take_rows(t, ~rejected, LINE_COLUMNS + ["_source_row"])
     return lines, rej, int(netted.sum())
+
+
+def _take_rows(frame: pd.DataFrame, keep: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """``frame.loc[keep, columns]`` built one column at a time, each column removed from
+    ``frame`` as it is copied: at most one column is held twice (``frame`` is emptied)."""
+    out = {}
+    for col in columns:
+        s = frame.pop(col)
+        out[col] = s if keep.all() else s[keep].reset_index(drop=True)
+        del s
+    for col in list(frame.columns):
+        del frame[col]
+    return pd.DataFrame(out)
 
 
 def _rejects(frame, table, reason_col="_reason"):
@@ -408,9 +475,11 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     raw_c = None  # free the raw frames as soon as they are cleaned: at 10M rows they are gigabytes
     bar.step("transactions")
     n_raw_t = len(raw_t)
-    lines, rej_t, n_netted = _clean_transactions(raw_t, order_ts, cfg, lg, test_ids, known,
+    holder = {"raw": raw_t}
+    del raw_t  # _clean_transactions takes the only reference (see there)
+    lines, rej_t, n_netted = _clean_transactions(holder, order_ts, cfg, lg, test_ids, known,
                                                  readings["raw_transactions"])
-    del raw_t, order_ts
+    del order_ts
     rejects.append(_rejects(rej_t, "transactions"))
     if id_map is not None:
         lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
@@ -452,7 +521,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     if not reconciliation["balanced"].all():
         raise ReconciliationError("rows do not reconcile:\n" + reconciliation.to_string())
     quality_log = lg.frame()
-    order_lines = lines.rename(columns={"_source_row": "source_row"})  # sorted by DuckDB when written
+    order_lines = lines.rename(columns={"_source_row": "source_row"})  # in load order, as the raw table
     del lines
     tables = {"customers": customers, "customer_pii": pii, "order_lines": order_lines,
               "customer_id_map": id_map if id_map is not None else pd.DataFrame(
@@ -550,9 +619,8 @@ def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
     """Replace the clean tables and this stage's rejects in one transaction."""
     with transaction(con):
         for name, df in tables.items():
-            order = " ORDER BY order_ts, order_id, source_row" if name == "order_lines" else ""
             with registered(con, "_clean_src", df):
-                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src{order}")
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")
         if table_exists(con, "rejects"):
             con.execute("DELETE FROM rejects WHERE stage = 'clean'")
             if len(rejects):
@@ -560,10 +628,11 @@ def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
 
 
 def quality_report(quality_log: pd.DataFrame) -> pd.DataFrame:
-    """Rows per table, rule and action (changed, filled, flagged, merged, rejected)."""
+    """Rows per table, rule and action (changed, filled, flagged, merged, rejected): the
+    quality log's ``rows`` summed (a column-level fact counts every row it covers)."""
     if not len(quality_log):
         return pd.DataFrame(columns=["table", "rule", "action", "rows"])
-    return (quality_log.groupby(["table", "rule", "action"])["key"].size().rename("rows")
+    return (quality_log.groupby(["table", "rule", "action"])["rows"].sum().rename("rows")
             .reset_index().sort_values(["table", "rows"], ascending=[True, False])
             .reset_index(drop=True))
 

@@ -15,6 +15,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..core.fast_text import isin
+
 __all__ = ["cap_warning", "mark_cancellations", "match_cancellations", "orders_from_lines", "orders_summary", "outliers"]
 
 
@@ -40,10 +42,16 @@ def match_cancellations(t, cancel) -> pd.Series:
     out = pd.Series(pd.NA, index=t.index, dtype="string")
     if not cancel.any():
         return out
-    product = t["product_id"].astype("string").fillna("")
     sale = ~cancel & t["returned_order_id"].isna().to_numpy() & (t["amount"] >= 0).to_numpy()
-    frame = pd.DataFrame({"customer_id": t["customer_id"], "product": product, "ts": t["order_ts"],
-                          "order_id": t["order_id"], "row": np.arange(len(t))})
+    # only the purchases of customers who cancelled something can match: a small share of lines
+    sale &= isin(t["customer_id"], t.loc[cancel, "customer_id"].dropna().unique())
+    rows = np.flatnonzero(cancel | sale)
+    part = t.iloc[rows]
+    frame = pd.DataFrame({"customer_id": part["customer_id"].to_numpy(),
+                          "product": part["product_id"].astype("string").fillna("").to_numpy(),
+                          "ts": part["order_ts"].to_numpy(), "order_id": part["order_id"].to_numpy(),
+                          "row": rows})
+    cancel, sale = cancel[rows], sale[rows]
     con = duckdb.connect()
     try:
         con.register("c", frame[cancel])
@@ -72,7 +80,7 @@ def orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
                           FROM l WHERE returned_order_id IS NOT NULL GROUP BY ALL)
             SELECT s.order_id, arg_min(customer_id, _source_row) AS customer_id,
                    min(order_ts) AS order_ts, arg_min(channel, _source_row) AS channel,
-                   CASE WHEN count(DISTINCT category) = 1 THEN min(category) ELSE 'mixed' END AS category,
+                   CASE WHEN min(category) = max(category) THEN min(category) ELSE 'mixed' END AS category,
                    sum(quantity)::BIGINT AS quantity, round(sum(amount), 2) AS amount,
                    round(coalesce(any_value(b.returned_amount), 0), 2) AS returned_amount,
                    count(*) AS n_lines, min(_source_row) AS _source_row
@@ -90,7 +98,8 @@ def orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
             "table": "transactions", "rule": "order_lines_grouped", "action": "merged",
             "column": "order_id", "key": orders.loc[orders["n_lines"] > 1, "order_id"].astype("string").to_numpy(),
             "source_row": orders.loc[orders["n_lines"] > 1, "_source_row"].to_numpy(),
-            "detail": (orders.loc[orders["n_lines"] > 1, "n_lines"].astype(str) + " lines into one order").to_numpy()}))
+            "detail": (orders.loc[orders["n_lines"] > 1, "n_lines"].astype(str) + " lines into one order").to_numpy(),
+            "rows": 1}))
     return orders.drop(columns="n_lines"), grouped
 
 
@@ -128,7 +137,7 @@ def orders_summary(result) -> pd.DataFrame:
     modelling cap do to revenue — one row per figure, for the report."""
     lines, tx = result.tables["order_lines"], result.tables["transactions"]
     log = result.quality_log
-    count = log[log["table"] == "transactions"].groupby("rule")["key"].size()
+    count = log[log["table"] == "transactions"].groupby("rule")["rows"].sum()
     o = result.outliers
     rows = [
         ("order lines kept", f"{len(lines):,}"),

@@ -114,6 +114,7 @@ def read_frame(con, sql: str, params=None, *, categorical=()) -> pd.DataFrame:
     to six times faster on millions of text rows, where ``.df()`` converts value by value.
     Text columns named in ``categorical`` (e.g. a file name repeated on every row) arrive as
     pandas categoricals, dictionary-encoded in Arrow: a fraction of the memory."""
+    con.execute("SET arrow_large_buffer_size = true")  # pandas' text is large_string: no copy on conversion
     rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
     table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB < 1.4: arrow()
     for name in categorical:
