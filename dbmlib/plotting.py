@@ -1,4 +1,9 @@
-"""Plots: functions that take data and return a matplotlib Figure (no pyplot state)."""
+"""Plots: functions that take data and return a matplotlib Figure (no pyplot state).
+
+In IPython, a Figure shown as a cell's result carries alternative text (its titles) in the
+output's metadata, which the report template puts on the image: charts are described for
+screen readers, and nbconvert has no image without a description to warn about.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "alt_text",
     "calibration_plot",
     "clv_distribution",
     "cohort_heatmap",
@@ -316,3 +322,30 @@ def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:
     ax.legend()
     return _finish(fig, ax, "Qini curve: incremental responders by share targeted",
                    "share of customers targeted (highest score first)", "incremental responders")
+
+
+def alt_text(fig: Figure) -> str:
+    """A chart's description for screen readers: its title(s)."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    return "Chart: " + "; ".join(t for t in titles if t) if any(titles) else "Chart"
+
+
+def _png_with_alt(fig: Figure):
+    from IPython.core.pylabtools import print_figure
+
+    return print_figure(fig, "png", bbox_inches="tight"), {"alt": alt_text(fig)}
+
+
+def _register_alt_text() -> None:
+    """Show Figures in IPython as PNG with their alternative text (no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _png_with_alt)
+
+
+_register_alt_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from ..core.db import read_frame, table_exists
@@ -57,7 +59,10 @@ def orders_per_month(con) -> pd.DataFrame:
 
 def preview(con, table: str, n: int = 5) -> pd.DataFrame:
     """The first ``n`` rows of a table with personal columns masked."""
-    return mask_personal(con.execute(f"SELECT * FROM {table} ORDER BY _source_row LIMIT {int(n)}").df())
+    df = mask_personal(con.execute(f"SELECT * FROM {table} ORDER BY _source_row LIMIT {int(n)}").df())
+    if "_source_file" in df:  # the file's name, not where it sits on this machine
+        df["_source_file"] = df["_source_file"].map(lambda p: Path(str(p)).name)
+    return df
 
 
 def previews(con, counts: pd.DataFrame, n: int = 5) -> dict[str, pd.DataFrame]:

@@ -16,7 +16,9 @@ __all__ = ["atomic_path", "atomic_write_csv", "atomic_write_text", "sha256_file"
 def atomic_path(target):
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
-    On any exception the temporary file is removed and ``target`` is untouched.
+    On any exception the temporary file is removed and ``target`` is untouched. The file
+    ends readable by others (0644), like any file a user writes: reports are published by
+    web servers running as another user (``mkstemp`` alone would leave it 0600).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +26,7 @@ def atomic_path(target):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,13 +1,17 @@
 """Record key figures from a notebook so a run can collect them into ``metrics.json``.
 
 A notebook calls :func:`record` (``record("rows_loaded.transactions", 61591)``); the value is
-shown in the notebook and emitted as a display output with the MIME type
-:data:`METRIC_MIME`, which :func:`read_metrics` reads back from the executed notebook. No
-global state, no file side effects: the executed notebook is the record.
+emitted as a display output with the MIME type :data:`METRIC_MIME`, which
+:func:`read_metrics` reads back from the executed notebook. Recording shows nothing: the
+bundle's only other representation is an HTML comment, so neither JupyterLab nor the HTML
+reports print ``name = value`` lines (the figures a reader needs are in the notebook's tables
+and in the run's index page). No global state, no file side effects: the executed notebook
+is the record.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -45,7 +49,7 @@ def record(name: str, value, *, display: bool = True) -> dict:
     if display:
         from IPython.display import display as _display
 
-        _display({METRIC_MIME: payload, "text/plain": f"{name} = {payload['value']!r}"}, raw=True)
+        _display({METRIC_MIME: payload, "text/html": f"<!-- metric {html.escape(name)} -->"}, raw=True)
     return {name: payload["value"]}
 
 

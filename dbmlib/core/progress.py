@@ -5,23 +5,34 @@ customers, clean transactions, write ...) uses :class:`StepBar`, which shows the
 running now and, when done, how long the stage took.
 
 Bars are tqdm's text bars on standard error, not its notebook widgets: JupyterLab redraws
-them in place, and a notebook executed by papermill keeps the final state ("20/20
-[00:35]") as text that the HTML report shows — a widget would be saved without its state
-and show "0%".
+them in place. They show only in an interactive session: ``dbm run`` sets
+:data:`SCHEDULED_ENV` for the kernels it starts, and a scheduled run's report has no
+progress bars (a reader wants the result, not how long each step took to draw).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tqdm import tqdm
 
-__all__ = ["StepBar", "bar"]
+__all__ = ["SCHEDULED_ENV", "StepBar", "bar", "interactive"]
+
+#: Environment variable ``dbm run`` sets to "1" for the notebook kernels it starts.
+SCHEDULED_ENV = "DBM_SCHEDULED_RUN"
+
+
+def interactive() -> bool:
+    """False inside a scheduled run (``dbm run``), True in JupyterLab or a script."""
+    return os.environ.get(SCHEDULED_ENV) != "1"
 
 
 def bar(iterable=None, *, total=None, desc: str = "", enabled: bool = True, **kwargs) -> tqdm:
-    """A tqdm text bar on standard error over ``iterable`` (or ``total`` steps)."""
-    return tqdm(iterable, total=total, desc=desc, disable=not enabled, file=sys.stderr, **kwargs)
+    """A tqdm text bar on standard error over ``iterable`` (or ``total`` steps); shown only
+    when ``enabled`` and in an interactive session (:func:`interactive`)."""
+    return tqdm(iterable, total=total, desc=desc, disable=not (enabled and interactive()), file=sys.stderr,
+                **kwargs)
 
 
 class StepBar:

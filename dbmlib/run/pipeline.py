@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,9 @@ from ..core import checkpoint, config
 from ..core.errors import StageError
 from ..core.io import atomic_write_text, sha256_file
 from ..core.lock import database_lock
-from ..core.metrics import read_metrics, to_jsonable
+from ..core.metrics import METRIC_MIME, read_metrics, to_jsonable
+from ..core.progress import SCHEDULED_ENV
+from .index import update_latest, write_index
 from .sources import database_for, feedback_dir
 
 __all__ = ["RunResult", "check_parameters", "declared_parameters", "discover_notebooks", "loop_parameters",
@@ -114,6 +117,19 @@ def _absolute_paths(values: dict) -> dict:
     return out
 
 
+def _kernel_config():
+    """Kernels talk to the run over local IPC sockets (in the temporary folder), not TCP: the
+    kernel then has no unencrypted network port to warn about, and nothing listens on one."""
+    import tempfile
+
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.KernelManager.transport = "ipc"
+    cfg.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"dbm-kernel-{os.getpid()}")
+    return cfg
+
+
 def _kernel_name(preferred: str) -> str:
     from jupyter_client.kernelspec import find_kernel_specs
 
@@ -132,12 +148,20 @@ def _export_html(executed: Path) -> tuple[Path, Path]:
     nb = nbformat.read(executed, as_version=4)
     # progress bars arrive as one stream message per redraw ("\r"); keep the final state
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    for cell in nb.cells:  # recorded metrics are for metrics.json and the index, not the page
+        if cell.get("outputs"):
+            cell.outputs = [o for o in cell.outputs if METRIC_MIME not in o.get("data", {})]
     full = executed.with_suffix(".html")
     nocode = executed.with_suffix(".nocode.html")
-    body, _ = HTMLExporter().from_notebook_node(nb)
+    template = {"template_name": "dbm", "extra_template_basedirs": [str(Path(__file__).parent / "templates")]}
+    body, _ = HTMLExporter(**template).from_notebook_node(nb)
     atomic_write_text(body, full)
-    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                           exclude_output_prompt=True).from_notebook_node(nb)
+    for cell in nb.cells:  # the document keeps its prose; the warnings stderr repeats go to the index
+        if cell.get("outputs"):
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream"
+                                                            and o.get("name") == "stderr")]
+    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                           **template).from_notebook_node(nb)
     atomic_write_text(body, nocode)
     return full, nocode
 
@@ -237,6 +261,8 @@ def check_parameters(params: dict, stage_params: dict, every: list[Path]) -> Non
 def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
     atomic_write_text(json.dumps(to_jsonable(manifest), indent=2), run_dir / "manifest.json")
     atomic_write_text(json.dumps(to_jsonable(metrics), indent=2), run_dir / "metrics.json")
+    write_index(run_dir, to_jsonable(manifest), to_jsonable(metrics))
+    update_latest(run_dir)
 
 
 def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int = 0,
@@ -304,8 +330,16 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
                 say(f"restored the database to its state before {interrupted} (an earlier run was "
                     "interrupted there)")
                 manifest["restored_before"] = interrupted
-            error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
-                                   metrics, say)
+            previous = os.environ.get(SCHEDULED_ENV)
+            os.environ[SCHEDULED_ENV] = "1"  # the kernels started now inherit it: no progress bars
+            try:
+                error = _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest,
+                                       metrics, say)
+            finally:
+                if previous is None:
+                    os.environ.pop(SCHEDULED_ENV, None)
+                else:
+                    os.environ[SCHEDULED_ENV] = previous
     except KeyboardInterrupt:  # Ctrl-C: the stage was rolled back; say so in the manifest too
         if run_dir.exists():
             manifest |= {"finished": datetime.now().isoformat(timespec="seconds"), "status": "interrupted"}
@@ -337,7 +371,8 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
         checkpoint.begin_stage(common["db_path"], nb.stem)
         try:
             pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+                                cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                config=_kernel_config())
         except pm.PapermillExecutionError as exc:
             cell, first_line = _source_cell(nb, out, exc.cell_index)
             error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
