@@ -19,7 +19,7 @@ import nbformat
 
 from ..core.io import atomic_write_text
 
-__all__ = ["key_figures", "stage_warnings", "update_latest", "write_index"]
+__all__ = ["key_figures", "stage_findings", "stage_warnings", "update_latest", "write_index"]
 
 _WARNING = re.compile(r"^\s*(?:[\w.]+Warning: |WARNING\b|[\w./-]+:\d+: \w*Warning: )(?P<text>.+)$")
 
@@ -88,6 +88,28 @@ def key_figures(metrics: dict) -> list[dict]:
     add("Targeting rule", "", ("05", "plan.rule"))
     add("Expected profit of the list", "money", ("05", "plan.expected_profit"))
     return figures
+
+
+_STAGE_EXTRAS = {
+    "01": [("Rows loaded (transactions)", "int", "rows_loaded.transactions"),
+           ("Rows rejected at load", "int", "rejects.rows"),
+           ("First order", "", "transactions.first_date"), ("Last order", "", "transactions.last_date")],
+    "02": [("Duplicate customer records merged", "int", "customers.merged_records"),
+           ("Rows rejected by cleaning", "int", "rejects.clean_rows"),
+           ("Revenue the modelling cap removes", "pct", "outliers.revenue_share_removed_by_cap")],
+    "04": [("Customers scored", "int", "scores.rows"), ("Total expected CLV", "money", "scores.clv_total")],
+    "05": [("Contacted", "int", "plan.contacted"), ("Control group", "int", "plan.control")],
+}
+
+
+def stage_findings(stage: str, stage_metrics: dict) -> str:
+    """"What this run found" for one stage's report, in Markdown: its key figures and a few of
+    its own (all from the metrics the stage recorded); "" when it recorded none of them."""
+    lines = [f"- {f['label']}: **{f['text']}**" for f in key_figures({stage: stage_metrics})]
+    for label, kind, name in _STAGE_EXTRAS.get(stage[:2], []):
+        if name in stage_metrics:
+            lines.append(f"- {label}: **{_fmt(stage_metrics[name], kind)}**")
+    return "### What this run found\n\n" + "\n".join(lines) if lines else ""
 
 
 def stage_warnings(executed: Path) -> list[str]:

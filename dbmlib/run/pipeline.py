@@ -31,7 +31,7 @@ from ..core.io import atomic_write_text, sha256_file
 from ..core.lock import database_lock
 from ..core.metrics import METRIC_MIME, read_metrics, to_jsonable
 from ..core.progress import SCHEDULED_ENV
-from .index import update_latest, write_index
+from .index import stage_findings, update_latest, write_index
 from .sources import database_for, feedback_dir
 
 __all__ = ["RunResult", "check_parameters", "declared_parameters", "discover_notebooks", "loop_parameters",
@@ -140,7 +140,7 @@ def _kernel_name(preferred: str) -> str:
     return "python3"
 
 
-def _export_html(executed: Path) -> tuple[Path, Path]:
+def _export_html(executed: Path, findings: str = "") -> tuple[Path, Path]:
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
@@ -148,6 +148,8 @@ def _export_html(executed: Path) -> tuple[Path, Path]:
     nb = nbformat.read(executed, as_version=4)
     # progress bars arrive as one stream message per redraw ("\r"); keep the final state
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    if findings:  # "what this run found", from the stage's own metrics, under the title
+        nb.cells.insert(1, nbformat.v4.new_markdown_cell(findings))
     for cell in nb.cells:  # recorded metrics are for metrics.json and the index, not the page
         if cell.get("outputs"):
             cell.outputs = [o for o in cell.outputs if METRIC_MIME not in o.get("data", {})]
@@ -366,7 +368,7 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
         entry = {"notebook": nb.name, "parameters": nb_params, "unused_parameters": unused,
                  "start": datetime.now().isoformat(timespec="seconds"), "output": out.name}
         t0 = time.perf_counter()
-        say(f"[{nb.stem}] running …")
+        log.info("[%s] running …", nb.stem)  # the console gets one line per stage, when it ends
         error = None
         checkpoint.begin_stage(common["db_path"], nb.stem)
         try:
@@ -392,11 +394,12 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
         entry["end"] = datetime.now().isoformat(timespec="seconds")
         entry["status"] = "failed" if error else "ok"
         if out.exists():
+            metrics[nb.stem] = read_metrics(out)
             try:
-                entry["html"], entry["html_nocode"] = (p.name for p in _export_html(out))
+                findings = stage_findings(nb.stem, metrics[nb.stem]) if not error else ""
+                entry["html"], entry["html_nocode"] = (p.name for p in _export_html(out, findings))
             except Exception as exc:  # a report export problem must not hide the run's result
                 entry["html_error"] = str(exc)
-            metrics[nb.stem] = read_metrics(out)
         if error:
             entry["error"] = str(error)
             entry["failed_cell"] = error.cell
