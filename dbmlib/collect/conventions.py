@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.db import table_exists
-from ..core.fast_text import fullmatch
 from ..core.errors import InputError
+from ..core.fast_text import fullmatch
 from ..core.parsing import date_order_evidence, parse_dates, parse_money
 from .schemas import SourceSpec
 
