@@ -13,6 +13,7 @@ import pytest
 
 from dbmlib.core import config
 from dbmlib.core.metrics import read_metrics
+from dbmlib.run.pipeline import chromium
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
@@ -143,7 +144,14 @@ def test_run_retail_demo_end_to_end(tmp_path):
 def test_run_cdnow(tmp_path):
     reports = tmp_path / "reports"
     dbm("run", "--source", "cdnow", "--run-name", "cd", "--db", str(tmp_path / "m.duckdb"),
-        "--reports-dir", str(reports), "-p", "05.channel=direct_mail")
+        "--reports-dir", str(reports), "-p", "05.channel=direct_mail", "--pdf")
+    for nb in json.loads((reports / "cd" / "manifest.json").read_text())["notebooks"]:
+        if chromium():  # a PDF of each code-hidden report, linked from the index
+            pdf = reports / "cd" / nb["pdf"]
+            assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000, nb["notebook"]
+            assert f'href="{nb["pdf"]}"' in (reports / "cd" / "index.html").read_text()
+        else:
+            assert "no Chromium" in nb["pdf_error"]
     metrics = json.loads((reports / "cd" / "metrics.json").read_text())["01_collection"]
     assert metrics["rows_loaded.transactions"] == 69_659
     assert metrics["rows_loaded.customers"] == 0

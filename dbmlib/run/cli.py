@@ -104,6 +104,7 @@ def _cmd_run(args) -> int:
             lock_wait=args.wait,
             loop_round=args.loop_round,
             echo=lambda line: print(line, file=sys.stderr, flush=True),
+            pdf=args.pdf,
         )
     except DatabaseBusyError as exc:
         print(f"dbm run: {exc}", file=sys.stderr)
@@ -170,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "pristine run that changes nothing for the next one)")
     r.add_argument("--reports-dir", help="where run folders go (default reports/)")
     r.add_argument("--notebooks-dir", help="folder of numbered notebooks (default notebooks/)")
+    r.add_argument("--pdf", action="store_true",
+                   help="also print each code-hidden report to PDF with the system's Chromium")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="if another run holds the database, wait this long for it (default: "
                    "stop at once with exit code 3)")

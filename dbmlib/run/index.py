@@ -142,8 +142,9 @@ def write_index(run_dir, manifest: dict, metrics: dict) -> Path:
     e = html.escape
     rows = []
     for nb in manifest.get("notebooks", []):
-        links = " · ".join(x for x in (_link(nb.get("html_nocode"), "report"), _link(nb.get("html"), "with code"),
-                                       _link(nb.get("output"), "notebook")) if x)
+        links = " · ".join(x for x in (_link(nb.get("html_nocode"), "report"), _link(nb.get("pdf"), "PDF"),
+                                       _link(nb.get("html"), "with code"), _link(nb.get("output"), "notebook"))
+                           if x)
         status = nb.get("status", "")
         rows.append(f'<tr class="{e(status)}"><td>{e(Path(nb["notebook"]).stem)}</td><td>{e(status)}</td>'
                     f'<td class="num">{nb.get("duration_s", 0):.1f} s</td><td>{links}</td></tr>')

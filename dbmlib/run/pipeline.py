@@ -27,15 +27,15 @@ from pathlib import Path
 
 from ..core import checkpoint, config
 from ..core.errors import StageError
-from ..core.io import atomic_write_text, sha256_file
+from ..core.io import atomic_path, atomic_write_text, sha256_file
 from ..core.lock import database_lock
 from ..core.metrics import METRIC_MIME, read_metrics, to_jsonable
 from ..core.progress import SCHEDULED_ENV
 from .index import stage_findings, update_latest, write_index
 from .sources import database_for, feedback_dir
 
-__all__ = ["RunResult", "check_parameters", "declared_parameters", "discover_notebooks", "loop_parameters",
-           "parameter_types",
+__all__ = ["RunResult", "check_parameters", "chromium", "declared_parameters", "discover_notebooks",
+           "export_pdf", "loop_parameters", "parameter_types",
            "package_versions", "run"]
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,40 @@ def _export_html(executed: Path, findings: str = "") -> tuple[Path, Path]:
     return full, nocode
 
 
+def chromium() -> str | None:
+    """The system's Chromium (Debian's ``chromium``), or None."""
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def export_pdf(html_file: Path, browser: str | None = None, timeout: float = 180) -> Path:
+    """Print a report to PDF beside it with headless Chromium (the code-hidden HTML as a
+    document for people who receive reports by e-mail); nothing is downloaded.
+
+    Raises
+    ------
+    RuntimeError
+        When there is no Chromium, or it fails (its last output lines in the message).
+    """
+    import subprocess
+    import tempfile
+
+    browser = browser or chromium()
+    if not browser:
+        raise RuntimeError("no Chromium on this machine (Debian: apt-get install chromium)")
+    html_file = Path(html_file).resolve()
+    pdf = html_file.with_name(html_file.name.replace(".nocode.html", ".html")).with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile, atomic_path(pdf) as tmp:
+        done = subprocess.run([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                               f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={tmp}",
+                               html_file.as_uri()], capture_output=True, text=True, timeout=timeout, check=False)
+        if done.returncode or not tmp.exists() or tmp.stat().st_size == 0:
+            raise RuntimeError(f"Chromium could not print {html_file.name}: {done.stderr.strip()[-500:]}")
+    return pdf
+
+
 def _source_cell(notebook: Path, executed: Path, cell_index: int) -> tuple[int | None, str]:
     """1-based position, in the stored notebook, of the executed notebook's failing cell.
 
@@ -270,7 +304,7 @@ def _write_summary(run_dir: Path, manifest: dict, metrics: dict) -> None:
 def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int = 0,
         stages=None, params: dict | None = None, stage_params: dict | None = None,
         db_path=None, reports_dir=None, notebooks_dir=None, kernel_name: str | None = None,
-        lock_wait: float = 0.0, loop_round: str | None = None, echo=print) -> RunResult:
+        lock_wait: float = 0.0, loop_round: str | None = None, echo=print, pdf: bool = False) -> RunResult:
     """Execute the notebooks; see the module docstring.
 
     Parameters
@@ -299,6 +333,9 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
         :class:`~dbmlib.core.lock.DatabaseBusyError`.
     echo : callable
         Receives one progress line per notebook (``None`` to be silent).
+    pdf : bool
+        Also print each code-hidden report to PDF with the system's Chromium
+        (:func:`export_pdf`); a stage whose PDF fails says why in the manifest.
     """
     started = datetime.now()
     params = _absolute_paths(dict(params or {}))
@@ -347,6 +384,8 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
             manifest |= {"finished": datetime.now().isoformat(timespec="seconds"), "status": "interrupted"}
             _write_summary(run_dir, manifest, metrics)
         raise
+    if pdf:
+        _export_pdfs(run_dir, manifest, say)
     status = "failed" if error else "ok"
     finished = datetime.now()
     manifest |= {"finished": finished.isoformat(timespec="seconds"), "status": status,
@@ -355,6 +394,17 @@ def run(*, source: str = "retail-demo", run_name: str | None = None, seed: int =
     if error:
         raise error
     return RunResult(run_dir, status, manifest["notebooks"], metrics)
+
+
+def _export_pdfs(run_dir: Path, manifest: dict, say) -> None:
+    """A PDF of every code-hidden report (``entry["pdf"]``), or the reason there is none."""
+    for entry in manifest["notebooks"]:
+        if entry.get("html_nocode"):
+            try:
+                entry["pdf"] = export_pdf(run_dir / entry["html_nocode"]).name
+            except (RuntimeError, OSError) as exc:
+                entry["pdf_error"] = str(exc)
+                say(f"[{Path(entry['notebook']).stem}] no PDF: {exc}")
 
 
 def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say):
