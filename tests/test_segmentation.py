@@ -207,3 +207,18 @@ def test_explorer_updates_on_selection(demo_features):
     s = e.summary("segment", "Champions")
     assert s["customers"] == (feat["segment"] == "Champions").sum()
     assert len(s["sample_ids"]) == 10 and all(i.startswith("C") for i in s["sample_ids"])
+
+
+def test_cluster_comment_says_k_silhouette_and_grade_in_words():
+    from dbmlib.segment import RFMClusterer, cluster_comment
+
+    rng = np.random.default_rng(0)
+    b = pd.DataFrame({"recency_days": rng.integers(1, 400, 500), "orders": rng.integers(1, 9, 500),
+                      "revenue": rng.gamma(2, 50, 500)})
+    c = RFMClusterer(k_range=(2, 4)).fit(b)
+    sil = c.silhouette_[c.k_]
+    text = cluster_comment(c, 0.085)
+    assert f"k = {c.k_} ({sil:.2f} of a possible 1)" in text and "do not recover" in text
+    assert "recover the generator's behavioural groups well" in cluster_comment(c, 0.7)
+    assert "partly recover" in cluster_comment(c, 0.3)
+    assert cluster_comment(c).endswith("No generator truth for this source: the clusters are not graded.")
