@@ -144,3 +144,13 @@ def test_responders_before_after_counts_the_new_order():
     assert table.loc["a", ("before", "orders")] == 2 and table.loc["a", ("after", "orders")] == 3
     assert table.loc["a", ("after", "revenue")] == 60.0
     assert list(table.index) == ["a"]
+
+
+def test_expected_list_profit_sums_the_rules_profit_over_the_list():
+    from dbmlib.campaign.targeting import expected_list_profit
+
+    plan = pd.DataFrame({"profit_by_uplift": [3.0, -1.0, 2.5], "profit_by_response": [1.0, 1.0, 1.0]},
+                        index=["A", "B", "C"])
+    assert expected_list_profit(plan, ["A", "C"], "uplift") == 5.5
+    assert expected_list_profit(plan, ["A", "B", "X"], "response") == 2.0  # X not in the plan: no profit
+    assert expected_list_profit(plan, ["A"], "segment") is None

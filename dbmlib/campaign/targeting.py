@@ -24,6 +24,7 @@ __all__ = [
     "empty_list_reason",
     "eligible_pool",
     "exclusion_counts",
+    "expected_list_profit",
     "list_size",
     "plan_strata",
     "plan_table",
@@ -85,6 +86,16 @@ def targeting_rule(target_by: str, plan: pd.DataFrame) -> str:
         return target_by
     log.warning("target_by=%r needs campaign history; using the RFM segment rule instead", target_by)
     return "segment"
+
+
+def expected_list_profit(plan: pd.DataFrame, targets, rule: str) -> float | None:
+    """Expected incremental profit of contacting ``targets`` under ``rule``: the sum of the
+    rule's per-contact expected profit (``profit_by_uplift`` / ``profit_by_response``);
+    ``None`` for a rule without a profit model (the RFM segment rule)."""
+    column = {"uplift": "profit_by_uplift", "response": "profit_by_response"}.get(rule)
+    if column is None or column not in plan:
+        return None
+    return round(float(plan[column].reindex(pd.Index(targets)).fillna(0.0).sum()), 2)
 
 
 def list_size(budget: float, contact_cost: float, control_share: float) -> int:
