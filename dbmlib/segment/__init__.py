@@ -1,5 +1,6 @@
 """Stage 03, segmentation: RFM summaries and scores, named segments, lifecycle states,
-clusters, 80/20 concentration, penetration, cohorts and the segment explorer.
+clusters, 80/20 concentration, penetration, cohorts, categories and market baskets, and the
+segment explorer.
 
 The public names of the modules below (each module's ``__all__``).
 """
@@ -7,5 +8,5 @@ The public names of the modules below (each module's ``__all__``).
 from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
-    'clusters', 'cohorts', 'concentration', 'customer_table', 'explorer', 'rfm'
+    'baskets', 'clusters', 'cohorts', 'concentration', 'customer_table', 'explorer', 'rfm'
 ])

@@ -1,0 +1,171 @@
+"""Products, categories and baskets: what sells, to whom, and what sells together.
+
+* :func:`category_summary` — revenue, customers, penetration and repeat rate per category (or
+  product) from the clean ``order_lines``;
+* :func:`basket_matrix` — one row per order (or per customer), one boolean column per
+  category (or product): the input of association analysis;
+* :func:`association_rules_table` — frequent itemsets by FP-growth and association rules
+  (support, confidence, lift, conviction) with mlxtend, the well-kept implementation;
+* :func:`pair_rules_sql` — the same two-item rules from pair counts computed in DuckDB, for
+  logs too large to one-hot encode in memory.
+
+Support is the share of baskets holding the items; confidence of A → B the share of baskets
+with A that also hold B; lift the confidence divided by B's own support (1: independent;
+above 1: bought together more than chance) — lift, not confidence, finds cross-sell pairs,
+because a popular B has a high confidence after anything. Returns, cancellations and
+unknown categories are left out of baskets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..core.db import read_frame, table_exists
+
+__all__ = ["ProductAnalysis", "association_rules_table", "basket_matrix", "category_summary", "pair_rules_sql",
+           "product_analysis", "sales_lines"]
+
+_LEVELS = {"category": "category", "product": "product_id"}
+
+
+def sales_lines(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+    """The sale lines (no returns or cancellations) with a known item at ``level``
+    (``"category"`` or ``"product"``) in a column ``item``."""
+    if level not in _LEVELS:
+        raise ValueError(f"level must be one of {list(_LEVELS)}, got {level!r}")
+    col = _LEVELS[level]
+    lines = order_lines[order_lines["returned_order_id"].isna() & (order_lines["amount"] > 0)]
+    item = lines[col].astype("string")
+    known = item.notna() & ~item.isin(["unknown", "mixed", ""])
+    return lines.loc[known.to_numpy(bool)].assign(item=item[known])
+
+
+def category_summary(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+    """Per category (or product): revenue and its share, customers and their share of all
+    buyers (penetration), orders, and the repeat rate — the share of its customers who bought
+    it in more than one order. Sorted by revenue."""
+    lines = sales_lines(order_lines, level)
+    buyers = lines["customer_id"].nunique()
+    per = lines.groupby("item").agg(revenue=("amount", "sum"), customers=("customer_id", "nunique"),
+                                    orders=("order_id", "nunique"))
+    orders_per_customer = lines.groupby(["item", "customer_id"])["order_id"].nunique()
+    per["repeat_rate"] = (orders_per_customer > 1).groupby(level="item").mean()
+    per["revenue_share"] = per["revenue"] / per["revenue"].sum()
+    per["penetration"] = per["customers"] / buyers if buyers else np.nan
+    return per.sort_values("revenue", ascending=False)[
+        ["revenue", "revenue_share", "customers", "penetration", "orders", "repeat_rate"]]
+
+
+def basket_matrix(order_lines: pd.DataFrame, level: str = "category", by: str = "order") -> pd.DataFrame:
+    """Boolean basket matrix: one row per order (``by="order"``) or customer
+    (``by="customer"``), one column per item at ``level``; True where the basket holds it."""
+    key = {"order": "order_id", "customer": "customer_id"}.get(by)
+    if key is None:
+        raise ValueError(f"by must be 'order' or 'customer', got {by!r}")
+    lines = sales_lines(order_lines, level)
+    pairs = lines[[key, "item"]].drop_duplicates()
+    return pd.crosstab(pairs[key], pairs["item"]).astype(bool).rename_axis(index=key, columns=None)
+
+
+def association_rules_table(baskets: pd.DataFrame, *, min_support: float = 0.01, min_lift: float = 1.0,
+                            max_len: int = 2) -> pd.DataFrame:
+    """Association rules of a basket matrix by FP-growth (mlxtend): one row per rule
+    ``antecedent → consequent`` with support, confidence, lift and conviction, rules with a
+    lift of at least ``min_lift``, strongest lift first. Itemsets are frozensets joined as
+    text (``"home + toys"``) for a readable table."""
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+    columns = ["antecedent", "consequent", "support", "confidence", "lift", "conviction",
+               "antecedent_support", "consequent_support"]
+    if baskets.empty or baskets.shape[1] < 2:
+        return pd.DataFrame(columns=columns)
+    itemsets = fpgrowth(baskets, min_support=min_support, use_colnames=True, max_len=max_len)
+    if itemsets.empty or itemsets["itemsets"].map(len).max() < 2:
+        return pd.DataFrame(columns=columns)
+    rules = association_rules(itemsets, num_itemsets=len(baskets), metric="lift", min_threshold=min_lift)
+    out = pd.DataFrame({
+        "antecedent": rules["antecedents"].map(lambda s: " + ".join(sorted(map(str, s)))),
+        "consequent": rules["consequents"].map(lambda s: " + ".join(sorted(map(str, s)))),
+        "support": rules["support"], "confidence": rules["confidence"], "lift": rules["lift"],
+        "conviction": rules["conviction"], "antecedent_support": rules["antecedent support"],
+        "consequent_support": rules["consequent support"]})
+    return out.sort_values(["lift", "support", "antecedent", "consequent"],
+                           ascending=[False, False, True, True]).reset_index(drop=True)
+
+
+def pair_rules_sql(con, table: str = "order_lines", *, level: str = "category", by: str = "order",
+                   min_support: float = 0.01, min_lift: float = 1.0) -> pd.DataFrame:
+    """Two-item rules (A → B) computed in DuckDB from pair counts over the clean ``table``:
+    the same support, confidence, lift and conviction as :func:`association_rules_table` at
+    ``max_len=2``, without building a basket matrix (for ten million lines)."""
+    col = _LEVELS[level]
+    key = {"order": "order_id", "customer": "customer_id"}[by]
+    sql = f"""
+        WITH b AS (SELECT DISTINCT "{key}" AS k, CAST("{col}" AS VARCHAR) AS item FROM {table}
+                   WHERE returned_order_id IS NULL AND amount > 0 AND "{col}" IS NOT NULL
+                     AND CAST("{col}" AS VARCHAR) NOT IN ('unknown', 'mixed', '')),
+             n AS (SELECT count(DISTINCT k) AS n FROM b),
+             single AS (SELECT item, count(*) / (SELECT n FROM n) AS s FROM b GROUP BY item),
+             pair AS (SELECT x.item AS a, y.item AS c, count(*) / (SELECT n FROM n) AS s
+                      FROM b x JOIN b y ON x.k = y.k AND x.item <> y.item GROUP BY ALL)
+        SELECT p.a AS antecedent, p.c AS consequent, p.s AS support, p.s / sa.s AS confidence,
+               p.s / (sa.s * sc.s) AS lift,
+               CASE WHEN p.s / sa.s >= 1 THEN 'inf'::DOUBLE ELSE (1 - sc.s) / (1 - p.s / sa.s) END AS conviction,
+               sa.s AS antecedent_support, sc.s AS consequent_support
+        FROM pair p JOIN single sa ON sa.item = p.a JOIN single sc ON sc.item = p.c
+        WHERE sa.s >= ? AND sc.s >= ? AND p.s >= ? AND p.s / (sa.s * sc.s) >= ?
+        ORDER BY lift DESC, support DESC, antecedent, consequent"""
+    return con.execute(sql, [min_support, min_support, min_support, min_lift]).df()
+
+
+@dataclass
+class ProductAnalysis:
+    """What 03 shows of products: the ``categories`` table, the rules at order level
+    (``order_rules``: bought in the same order) and customer level (``customer_rules``: bought
+    by the same customer), and ``skipped``: why a part could not run, in words."""
+
+    categories: pd.DataFrame = field(default_factory=pd.DataFrame)
+    order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: list = field(default_factory=list)
+    top: int = 15
+
+    def tables(self) -> dict:
+        """The non-empty tables under report titles (rules: the ``top`` strongest by lift)."""
+        named = {"Categories: revenue, penetration and repeat rate": self.categories,
+                 "Rules — bought in the same order": self.order_rules.head(self.top),
+                 "Rules — bought by the same customer": self.customer_rules.head(self.top)}
+        return {title: table for title, table in named.items() if len(table)}
+
+    def summary(self) -> str:
+        """What could not be analysed, in one sentence ("" when everything ran)."""
+        return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
+
+
+def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category") -> ProductAnalysis:
+    """Categories and market baskets of the clean ``order_lines`` (see the module docstring);
+    parts the source cannot support are skipped with the reason (CDNOW has no categories; an
+    order-level export has one category per order, so only customer-level rules exist)."""
+    out = ProductAnalysis()
+    if not table_exists(con, "order_lines"):
+        out.skipped.append("no order_lines table: run 02_cleaning of this version first")
+        return out
+    lines = read_frame(con, "SELECT order_id, customer_id, category, product_id, amount, returned_order_id "
+                            "FROM order_lines")
+    out.categories = category_summary(lines, level)
+    if len(out.categories) < 2:
+        out.skipped.append(f"the source has {len(out.categories)} known {level} value(s): no {level} analysis "
+                           "or baskets (a transactions file with a category or product column enables them)")
+        return out
+    for by in ("order", "customer"):
+        baskets = basket_matrix(lines, level, by)
+        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
+        setattr(out, f"{by}_rules", rules)
+        if rules.empty:
+            multi = int((baskets.sum(axis=1) > 1).sum())
+            out.skipped.append(f"no {by}-level rules with support ≥ {min_support:g} and lift ≥ {min_lift:g} "
+                               f"({multi:,} of {len(baskets):,} {by}s hold more than one {level})")
+    return out

@@ -1,0 +1,72 @@
+"""Baskets: association rules equal a brute-force count; category figures by hand."""
+
+from itertools import permutations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from dbmlib.segment.baskets import association_rules_table, basket_matrix, category_summary, pair_rules_sql
+
+BASKETS = {"o1": "AB", "o2": "ABC", "o3": "AC", "o4": "BD", "o5": "ABD", "o6": "C", "o7": "AB", "o8": "CD",
+           "o9": "ABC", "o10": "D"}
+
+
+def _lines():
+    rows = [(o, f"c{int(o[1:]) % 4}", item, 10.0) for o, items in BASKETS.items() for item in items]
+    lines = pd.DataFrame(rows, columns=["order_id", "customer_id", "category", "amount"])
+    lines["product_id"] = lines["category"] + "-1"
+    lines["returned_order_id"] = pd.NA
+    # a return line and an unknown category never enter a basket
+    extra = pd.DataFrame({"order_id": ["r1", "o6"], "customer_id": ["c1", "c2"], "category": ["D", "unknown"],
+                          "amount": [-10.0, 5.0], "product_id": ["D-1", "X"], "returned_order_id": ["o6", pd.NA]})
+    return pd.concat([lines, extra], ignore_index=True)
+
+
+def _brute_force(min_support=0.0):
+    n = len(BASKETS)
+    support = lambda *items: sum(all(i in b for i in items) for b in BASKETS.values()) / n  # noqa: E731
+    rows = []
+    for a, c in permutations("ABCD", 2):
+        s = support(a, c)
+        if s > min_support:
+            conf = s / support(a)
+            rows.append({"antecedent": a, "consequent": c, "support": s, "confidence": conf,
+                         "lift": conf / support(c),
+                         "conviction": np.inf if conf == 1 else (1 - support(c)) / (1 - conf)})
+    return pd.DataFrame(rows).set_index(["antecedent", "consequent"]).sort_index()
+
+
+def _keyed(rules):
+    return rules.set_index(["antecedent", "consequent"])[["support", "confidence", "lift", "conviction"]].sort_index()
+
+
+def test_rules_equal_a_brute_force_count():
+    baskets = basket_matrix(_lines(), "category", "order")
+    assert baskets.shape == (10, 4) and baskets.loc["o6"].tolist() == [False, False, True, False]
+    expected = _brute_force()
+    got = _keyed(association_rules_table(baskets, min_support=0.05, min_lift=0.0))
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+    con = duckdb.connect()
+    con.register("order_lines", _lines())
+    pd.testing.assert_frame_equal(_keyed(pair_rules_sql(con, min_support=0.05, min_lift=0.0)), expected,
+                                  check_exact=False, rtol=1e-12)
+    # A and B: support 0.5, confidence 5/6, lift (5/6)/0.6 — the strongest pair by lift is first
+    top = association_rules_table(baskets, min_support=0.05, min_lift=1.0).iloc[0]
+    assert (top["support"], round(top["lift"], 6)) == (0.5, round((5 / 6) / 0.6, 6))
+
+
+def test_category_summary_by_hand():
+    table = category_summary(_lines())
+    assert table.loc["A", "orders"] == 6 and table.loc["A", "revenue"] == 60.0
+    assert table.loc["A", "revenue_share"] == pytest.approx(60 / 210)  # 21 known-category sale lines of 10
+    # customers: c = order number mod 4; A is in o1,o2,o3,o5,o7,o9 → c1,c2,c3,c1,c3,c1
+    assert table.loc["A", "customers"] == 3 and table.loc["A", "penetration"] == pytest.approx(3 / 4)
+    assert table.loc["A", "repeat_rate"] == pytest.approx(2 / 3)  # c1 (3 orders) and c3 (2) repeat, c2 not
+
+
+def test_customer_level_baskets_and_empty_input():
+    baskets = basket_matrix(_lines(), "category", "customer")
+    assert baskets.shape == (4, 4) and bool(baskets.loc["c2", "C"])
+    assert association_rules_table(baskets.iloc[:, :1]).empty
