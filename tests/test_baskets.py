@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dbmlib.segment.baskets import association_rules_table, basket_matrix, category_summary, pair_rules_sql
+from dbmlib.segment.baskets import (
+    association_rules_table,
+    basket_matrix,
+    category_summary,
+    pair_rules_sql,
+)
 
 BASKETS = {"o1": "AB", "o2": "ABC", "o3": "AC", "o4": "BD", "o5": "ABD", "o6": "C", "o7": "AB", "o8": "CD",
            "o9": "ABC", "o10": "D"}
