@@ -75,3 +75,25 @@ def test_customer_level_baskets_and_empty_input():
     baskets = basket_matrix(_lines(), "category", "customer")
     assert baskets.shape == (4, 4) and bool(baskets.loc["c2", "C"])
     assert association_rules_table(baskets.iloc[:, :1]).empty
+
+
+def test_planted_category_pairs_rank_top_by_lift(tmp_path):
+    """The demo plants three category pairs (a customer's next order switches to the partner
+    category with probability 0.35): at customer level their six directed rules have a lift of
+    about 1.6–1.8 while every other pair falls below 1 (the switch draws orders away from them),
+    so at n=1,000 the top six rules by lift are the planted ones: precision@6 and recall 1."""
+    from dbmlib.clean import cleaning
+    from dbmlib.collect import load
+    from dbmlib.demo import make_retail_demo
+
+    folder = make_retail_demo(tmp_path / "demo", n_customers=1000, seed=7)
+    con = duckdb.connect()
+    load.load_folder(con, folder, errors="quarantine")
+    cleaning.clean_database(con)
+    rules = pair_rules_sql(con, by="customer", min_support=0.01, min_lift=1.2)
+    planted = pd.read_csv(folder / "_truth" / "category_pairs.csv")
+    truth = set(zip(planted["antecedent"], planted["consequent"]))
+    top = set(zip(rules["antecedent"].head(6), rules["consequent"].head(6)))
+    assert len(truth) == 6 and top == truth
+    assert set(zip(rules["antecedent"], rules["consequent"])) == truth  # nothing else reaches lift 1.2
+    assert rules["lift"].min() > 1.4

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["CATEGORIES", "catalogue"]
+__all__ = ["CATEGORIES", "CATEGORY_PAIRS", "PAIR_STRENGTH", "catalogue"]
 
 #: The demo's product categories (each order of ``transactions.csv`` has one).
 CATEGORIES = ["clothing", "home", "beauty", "electronics", "garden", "toys"]
+
+#: Planted cross-sell structure: after an order in one category of a pair, a customer's next
+#: order is in the other category with probability :data:`PAIR_STRENGTH` (instead of the usual
+#: draw), so the pairs are bought by the same customers more than chance, in sequence.
+CATEGORY_PAIRS = [("clothing", "beauty"), ("home", "garden"), ("electronics", "toys")]
+PAIR_STRENGTH = 0.35
 
 #: Per category: stock-code prefix and ``(product name, list price, margin rate)``.
 _PRODUCTS: dict[str, tuple[str, list[tuple[str, float, float]]]] = {

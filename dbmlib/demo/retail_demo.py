@@ -34,15 +34,19 @@ import pandas as pd
 from scipy import stats
 
 from ..core.io import atomic_write_csv, atomic_write_text
-from .catalogue import CATEGORIES
+from .catalogue import CATEGORIES, CATEGORY_PAIRS, PAIR_STRENGTH
 from .line_export import LINE_FORMATS, order_lines_from_orders, write_line_export
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
-__all__ = ["PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "make_retail_demo", "response_rules"]
+__all__ = ["GENERATOR_VERSION", "PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "is_current", "make_retail_demo",
+           "response_rules"]
 
 log = logging.getLogger(__name__)
 
 TRUTH_DIR = "_truth"
+#: Bumped whenever the same seed would write different files; a cached company folder of
+#: another version is generated again (``run.sources``). 2: planted category pairs.
+GENERATOR_VERSION = 2
 
 #: Planted data-quality problems and their rates (share of the rows of the named table).
 PROBLEM_RATES: dict[str, float] = {
@@ -284,6 +288,24 @@ def _campaign_effects(cfg, people, truth, orders, rng):
     return orders, contacts, pd.concat(ctruth, ignore_index=True)
 
 
+def _category_chain(cat: np.ndarray, ci: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Plant the cross-sell pairs (:data:`~dbmlib.demo.catalogue.CATEGORY_PAIRS`): walking each
+    customer's orders in time order, an order after one in a paired category switches to the
+    partner with probability :data:`~dbmlib.demo.catalogue.PAIR_STRENGTH`. Its own random
+    stream, so every other draw of the generator is unchanged."""
+    partner = np.arange(len(CATEGORIES))
+    for a, b in CATEGORY_PAIRS:
+        partner[CATEGORIES.index(a)], partner[CATEGORIES.index(b)] = CATEGORIES.index(b), CATEGORIES.index(a)
+    cat = cat.copy()
+    rank = pd.Series(ci).groupby(ci).cumcount().to_numpy()
+    previous = pd.Series(np.arange(len(ci))).groupby(ci).shift(1).to_numpy()
+    switch = rng.random(len(ci)) < PAIR_STRENGTH
+    for r in range(1, int(rank.max()) + 1 if len(rank) else 0):  # the chain is sequential per customer
+        at = np.flatnonzero((rank == r) & switch)
+        cat[at] = partner[cat[previous[at].astype(int)]]
+    return cat
+
+
 def _order_lines(cfg, people, truth, orders, rng):
     """Give orders ids, channel, category, quantity, amount; add returns."""
     orders = orders.sort_values(["ts", "cust_idx"], kind="stable").reset_index(drop=True)
@@ -300,6 +322,7 @@ def _order_lines(cfg, people, truth, orders, rng):
         channel = np.where(from_dm, "catalogue", np.where(from_em, "web", channel))
     pref_cat = rng.integers(0, len(CATEGORIES), cfg.n_customers)[ci]
     cat = np.where(rng.random(m) < 0.6, pref_cat, rng.integers(0, len(CATEGORIES), m))
+    cat = _category_chain(cat, ci, np.random.default_rng([cfg.seed, 19]))
     amount = np.round(np.maximum(draw_spend(truth["nu_spend_rate"].to_numpy(), ci,
                                             p_spend=cfg.p_spend, rng=rng), 1.0), 2)
     hours = pd.to_timedelta(rng.integers(8 * 60, 22 * 60, m), unit="min")
@@ -506,6 +529,14 @@ def _data_rows(problems, customers, tx):
     return rows.astype("int64")
 
 
+def is_current(folder) -> bool:
+    """True when ``folder`` holds a company written by this generator version."""
+    params = Path(folder) / TRUTH_DIR / "params.json"
+    if not params.exists():
+        return False
+    return json.loads(params.read_text()).get("generator_version") == GENERATOR_VERSION
+
+
 def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase_rate: float = 1.0,
                      layout: str = "orders", line_format: str = "xlsx") -> Path:
     """Write the synthetic retail company's raw exports and its ground truth.
@@ -585,8 +616,12 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     atomic_write_csv(dup_truth, out / TRUTH_DIR / "duplicates.csv")
     atomic_write_csv(problems, out / TRUTH_DIR / "problems.csv")
     atomic_write_csv(camp_truth, out / TRUTH_DIR / "campaign_truth.csv")
+    atomic_write_csv(pd.DataFrame([(a, b, PAIR_STRENGTH) for x, y in CATEGORY_PAIRS for a, b in ((x, y), (y, x))],
+                                  columns=["antecedent", "consequent", "next_order_probability"]),
+                     out / TRUTH_DIR / "category_pairs.csv")
     atomic_write_csv(_orders_truth(final_lines, dup_truth), out / TRUTH_DIR / "orders.csv")
     params = asdict(cfg) | {
+        "generator_version": GENERATOR_VERSION,
         "time_unit": "days",
         "campaigns": [asdict(c) for c in CAMPAIGNS],
         "test_accounts": N_TEST_ACCOUNTS,

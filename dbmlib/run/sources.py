@@ -20,7 +20,7 @@ from ..core.db import table_exists
 from ..core.io import sha256_file
 from ..core.lineage import StaleTableError, record_lineage, sources_of
 from ..demo.datasets import cdnow_path, load_cdnow, retail_demo_dir
-from ..demo.retail_demo import make_retail_demo
+from ..demo.retail_demo import is_current, make_retail_demo
 
 __all__ = ["database_for", "feedback_dir", "load_cdnow_source", "load_source", "source_key"]
 
@@ -90,7 +90,7 @@ def load_source(con, source: str = "retail-demo", *, seed: int = 0, n_customers:
         reset_raw_layer(con)
     if source == "retail-demo":
         folder = retail_demo_dir(seed, n_customers, purchase_rate)
-        if not (folder / "_truth" / "params.json").exists():
+        if not is_current(folder):  # missing, or written by another generator version
             log.info("generating retail-demo (n=%d, seed=%d, purchase rate ×%g) in %s", n_customers, seed,
                      purchase_rate, folder)
             make_retail_demo(folder, n_customers=n_customers, seed=seed, purchase_rate=purchase_rate)
