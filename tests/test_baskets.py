@@ -97,3 +97,21 @@ def test_planted_category_pairs_rank_top_by_lift(tmp_path):
     assert len(truth) == 6 and top == truth
     assert set(zip(rules["antecedent"], rules["consequent"])) == truth  # nothing else reaches lift 1.2
     assert rules["lift"].min() > 1.4
+
+
+def test_category_mix_and_adoption_sequence_by_hand():
+    from dbmlib.segment.baskets import adoption_sequence, category_mix
+
+    lines = pd.DataFrame({
+        "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"], "customer_id": ["a", "a", "b", "b", "b", "c"],
+        "category": ["A", "B", "A", "C", "B", "C"], "amount": [10.0, 30.0, 20.0, 20.0, 60.0, 5.0],
+        "product_id": ["p"] * 6, "returned_order_id": pd.NA,
+        "order_ts": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-01", "2024-01-05", "2024-02-01",
+                                    "2024-03-01"])})
+    mix = category_mix(lines, pd.Series({"a": "gold", "b": "gold", "c": "new"}, name="segment"))
+    assert mix.loc["gold"].round(4).tolist() == [round(30 / 140, 4), round(90 / 140, 4), round(20 / 140, 4)]
+    assert mix.loc["new"].tolist() == [0.0, 0.0, 1.0] and mix.index.name == "segment"
+    seq = adoption_sequence(lines).set_index(["first", "next"])
+    assert seq.loc[("A", "B"), "customers"] == 1 and seq.loc[("A", "B"), "median_days"] == 10
+    assert seq.loc[("A", "C"), "median_days"] == 4 and seq.loc[("C", "(none)"), "customers"] == 1
+    assert seq.loc[("A", "B"), "share_of_first"] == 0.5

@@ -28,3 +28,18 @@ def test_wide_and_long_tables_are_cut_with_a_note():
     page = report_table_html(big)
     assert len(_cells(page)) == MAX_ROWS * MAX_COLUMNS
     assert "<em>4 more columns not shown: c10, c11, c12, c13; the first 20 of 35 rows.</em>" in page
+
+
+def test_repeated_index_values_and_odd_cells_still_render():
+    df = pd.DataFrame({"rows": [3, 4], "when": [pd.Timestamp("2024-01-01"), pd.NaT], "cols": [["a"], None]},
+                      index=["transactions", "transactions"])  # e.g. a load summary with feedback files
+    assert _cells(report_table_html(df))[0] == "3"
+
+    from dbmlib.core.display import _report_table_or_plain
+
+    class Odd(pd.DataFrame):
+        @property
+        def style(self):
+            raise RuntimeError("no styler")
+
+    assert "<table" in _report_table_or_plain(Odd({"a": [1]}))

@@ -79,10 +79,19 @@ def report_table_html(df: pd.DataFrame) -> str:
         shown = shown.head(MAX_ROWS)
         notes.append(f"the first {MAX_ROWS} of {len(df):,} rows")
     formats = {c: f for c in shown.columns if (f := _formatter(c, shown[c])) is not None}
-    digest = hashlib.sha1(shown.to_json(default_handler=str).encode()).hexdigest()[:8]  # same table, same ids
+    digest = hashlib.sha1(shown.to_json(orient="split", default_handler=str).encode()).hexdigest()[:8]
     table = (shown.style.format(formats, na_rep="").set_uuid(digest)
              .set_table_attributes('class="dataframe"').to_html())
     return table + (f"<p><em>{html.escape('; '.join(notes))}.</em></p>" if notes else "")
+
+
+def _report_table_or_plain(df: pd.DataFrame) -> str:
+    """The report table, or pandas' own HTML if formatting fails: showing a table must
+    never stop an analysis."""
+    try:
+        return report_table_html(df)
+    except Exception:  # noqa: BLE001 — any formatting problem falls back to the plain table
+        return df.to_html()
 
 
 def _register_report_tables() -> None:
@@ -95,7 +104,7 @@ def _register_report_tables() -> None:
         return
     shell = get_ipython()
     if shell is not None:
-        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, report_table_html)
+        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _report_table_or_plain)
 
 
 _register_report_tables()

@@ -25,8 +25,8 @@ import pandas as pd
 
 from ..core.db import read_frame, table_exists
 
-__all__ = ["ProductAnalysis", "association_rules_table", "basket_matrix", "category_summary", "pair_rules_sql",
-           "product_analysis", "sales_lines"]
+__all__ = ["ProductAnalysis", "adoption_sequence", "association_rules_table", "basket_matrix", "category_mix",
+           "category_summary", "pair_rules_sql", "product_analysis", "sales_lines"]
 
 _LEVELS = {"category": "category", "product": "product_id"}
 
@@ -57,6 +57,33 @@ def category_summary(order_lines: pd.DataFrame, level: str = "category") -> pd.D
     per["penetration"] = per["customers"] / buyers if buyers else np.nan
     return per.sort_values("revenue", ascending=False)[
         ["revenue", "revenue_share", "customers", "penetration", "orders", "repeat_rate"]]
+
+
+def category_mix(order_lines: pd.DataFrame, groups: pd.Series, level: str = "category") -> pd.DataFrame:
+    """Share of each group's revenue per category: one row per group (``groups`` maps a
+    customer id to its segment, region, age band …), one column per category; rows sum to 1."""
+    lines = sales_lines(order_lines, level)
+    lines = lines.assign(group=lines["customer_id"].astype(str).map(groups.rename(index=str)))
+    table = lines.dropna(subset=["group"]).pivot_table(index="group", columns="item", values="amount",
+                                                        aggfunc="sum", fill_value=0.0)
+    return table.div(table.sum(axis=1), axis=0).rename_axis(index=groups.name or "group", columns=None)
+
+
+def adoption_sequence(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+    """Which category customers buy first, which new one they add next, and how long after:
+    one row per (first, next) with the customers and the median days between the two first
+    purchases; customers who never add a second category are counted with ``next`` = "(none)"."""
+    lines = sales_lines(order_lines, level)
+    first = (lines.groupby(["customer_id", "item"], as_index=False)["order_ts"].min()
+             .sort_values(["customer_id", "order_ts", "item"], kind="stable"))
+    first["rank"] = first.groupby("customer_id").cumcount()
+    a = first[first["rank"] == 0].set_index("customer_id")
+    b = first[first["rank"] == 1].set_index("customer_id")
+    pairs = pd.DataFrame({"first": a["item"], "next": b["item"].reindex(a.index).fillna("(none)"),
+                          "days": (b["order_ts"].reindex(a.index) - a["order_ts"]).dt.days})
+    out = pairs.groupby(["first", "next"]).agg(customers=("days", "size"), median_days=("days", "median"))
+    out["share_of_first"] = out["customers"] / out.groupby(level="first")["customers"].transform("sum")
+    return out.sort_values(["customers"], ascending=False).reset_index()
 
 
 def basket_matrix(order_lines: pd.DataFrame, level: str = "category", by: str = "order") -> pd.DataFrame:
@@ -130,12 +157,16 @@ class ProductAnalysis:
     categories: pd.DataFrame = field(default_factory=pd.DataFrame)
     order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: list = field(default_factory=list)
     top: int = 15
 
     def tables(self) -> dict:
         """The non-empty tables under report titles (rules: the ``top`` strongest by lift)."""
         named = {"Categories: revenue, penetration and repeat rate": self.categories,
+                 "Category mix by segment (share of the segment's revenue)": self.mix,
+                 "Adoption: first category → the next new one": self.adoption.head(self.top),
                  "Rules — bought in the same order": self.order_rules.head(self.top),
                  "Rules — bought by the same customer": self.customer_rules.head(self.top)}
         return {title: table for title, table in named.items() if len(table)}
@@ -145,21 +176,25 @@ class ProductAnalysis:
         return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
 
 
-def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category") -> ProductAnalysis:
-    """Categories and market baskets of the clean ``order_lines`` (see the module docstring);
+def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category",
+                     segments: pd.Series | None = None) -> ProductAnalysis:
+    """Categories and market baskets of the clean ``order_lines`` (see the module docstring),
+    the category mix of each of ``segments`` (customer id → segment) and the adoption sequence;
     parts the source cannot support are skipped with the reason (CDNOW has no categories; an
     order-level export has one category per order, so only customer-level rules exist)."""
     out = ProductAnalysis()
     if not table_exists(con, "order_lines"):
         out.skipped.append("no order_lines table: run 02_cleaning of this version first")
         return out
-    lines = read_frame(con, "SELECT order_id, customer_id, category, product_id, amount, returned_order_id "
-                            "FROM order_lines")
+    lines = read_frame(con, "SELECT order_id, customer_id, order_ts, category, product_id, amount, "
+                            "returned_order_id FROM order_lines")
     out.categories = category_summary(lines, level)
     if len(out.categories) < 2:
         out.skipped.append(f"the source has {len(out.categories)} known {level} value(s): no {level} analysis "
                            "or baskets (a transactions file with a category or product column enables them)")
         return out
+    out.mix = category_mix(lines, segments, level) if segments is not None else out.mix
+    out.adoption = adoption_sequence(lines, level)
     for by in ("order", "customer"):
         baskets = basket_matrix(lines, level, by)
         rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
