@@ -41,6 +41,10 @@ def test_notebook_hygiene(path):
     # every parameter line is a type-hinted, commented literal
     for line in tagged[0].source.splitlines():
         assert ": " in line.split("=")[0] and "#" in line, line
+    # papermill reads every one of them (an "=" in a comment once made it skip a parameter)
+    import papermill as pm
+
+    assert len(pm.inspect_notebook(str(path))) == len(tagged[0].source.splitlines())
 
 
 _METRIC_LINE = re.compile(r">\s*[a-z_]+(\.[\w -]+)+ = [^<]{0,40}<")

@@ -14,6 +14,8 @@ with the best rule from what the customer owns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -21,9 +23,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
+from ..core.db import read_frame, table_exists
 from ..segment.baskets import sales_lines
 
-__all__ = ["FEATURES", "NextBestOffer", "evaluate_next_offer", "offer_frame", "offer_hit_rates"]
+__all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
+           "offer_hit_rates"]
 
 FEATURES = ["recency_days", "orders", "revenue", "items_owned", "popularity", "max_lift", "last_lift"]
 
@@ -132,3 +136,42 @@ def evaluate_next_offer(order_lines: pd.DataFrame, end=None, horizon_days: int =
               "most popular category": test["popularity"], "best association rule": test["max_lift"]}
     table = pd.DataFrame({name: offer_hit_rates(test, s) for name, s in scores.items()}).T
     return table, model
+
+
+@dataclass
+class OfferResult:
+    """What 04 shows and stores: the time-split ``evaluation`` (one row per method), the
+    ``offers`` (customer, item, probability, expected revenue, rank) at the end of the data,
+    and ``skipped``: why there are none, in words ("" when they exist)."""
+
+    evaluation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    offers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: str = ""
+
+
+def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", random_state: int = 0,
+                     train_periods: int = 3) -> OfferResult:
+    """Evaluate the model on a time split (:func:`evaluate_next_offer`), then refit it on the
+    cutoffs up to the end of the data and score every customer's not-yet-bought items: the
+    ``offers`` table (expected revenue = probability × the item's mean order-line amount;
+    rank 1 = the best offer of each customer)."""
+    if not table_exists(con, "order_lines"):
+        return OfferResult(skipped="no order_lines table: run 02_cleaning of this version first")
+    lines = read_frame(con, "SELECT order_id, customer_id, order_ts, category, product_id, amount, returned_order_id "
+                            "FROM order_lines")
+    items = sales_lines(lines, level)["item"].nunique()
+    if items < 3:
+        return OfferResult(skipped=f"the source has {items} known {level} value(s): nothing to offer "
+                                   "(a transactions file with a category or product column enables offers)")
+    end = pd.Timestamp(lines["order_ts"].max())
+    evaluation, _ = evaluate_next_offer(lines, end, horizon_days, level, random_state, train_periods)
+    train = pd.concat([offer_frame(lines, end - pd.Timedelta(days=k * horizon_days), horizon_days, level)
+                       for k in range(1, 1 + train_periods)], ignore_index=True)
+    model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
+    now = offer_frame(lines, end, horizon_days, level)
+    value = sales_lines(lines, level).groupby("item")["amount"].mean()
+    offers = now[["customer_id", "item"]].assign(probability=model.predict_proba(now)[:, 1])
+    offers["expected_revenue"] = (offers["probability"] * offers["item"].map(value)).round(2)
+    offers = offers.sort_values(["customer_id", "probability", "item"], ascending=[True, False, True], kind="stable")
+    offers["rank"] = offers.groupby("customer_id").cumcount() + 1
+    return OfferResult(evaluation, offers.rename(columns={"item": level}).reset_index(drop=True))
