@@ -20,6 +20,7 @@ __all__ = [
     "holdout_by_frequency",
     "lift_chart",
     "lift_charts",
+    "lift_heatmap",
     "policy_comparison",
     "lorenz",
     "orders_per_month",
@@ -159,6 +160,22 @@ def cohort_heatmap(retention: pd.DataFrame, *, max_age: int = 12, ax=None) -> Fi
     ax.set_xlabel("months since first purchase")
     ax.set_ylabel("acquisition cohort")
     ax.set_title("Cohort retention")
+    return fig
+
+
+def lift_heatmap(lift: pd.DataFrame, *, title: str = "Lift between categories (bought by the same customer)",
+                 ax=None) -> Figure:
+    """Heatmap of a lift matrix (see :func:`dbmlib.segment.baskets.lift_matrix`), centred on 1
+    (independent): warm cells go together more than chance, cool ones less."""
+    import seaborn as sns
+
+    fig, ax = _figure(ax, figsize=(max(5, 0.7 * len(lift) + 2), max(4, 0.6 * len(lift) + 1.5)))
+    shown = lift.mask(lift == 0)  # the diagonal and pairs never bought together
+    sns.heatmap(shown, cmap="vlag", center=1.0, annot=len(lift) <= 12, fmt=".2f", ax=ax,
+                cbar_kws={"label": "lift (1 = independent)"})
+    ax.set_xlabel("then buys (consequent)")
+    ax.set_ylabel("customers who bought (antecedent)")
+    ax.set_title(title)
     return fig
 
 

@@ -115,3 +115,17 @@ def test_category_mix_and_adoption_sequence_by_hand():
     assert seq.loc[("A", "B"), "customers"] == 1 and seq.loc[("A", "B"), "median_days"] == 10
     assert seq.loc[("A", "C"), "median_days"] == 4 and seq.loc[("C", "(none)"), "customers"] == 1
     assert seq.loc[("A", "B"), "share_of_first"] == 0.5
+
+
+def test_lift_matrix_equals_the_rules_and_plots():
+    from dbmlib.plotting import lift_heatmap
+    from dbmlib.segment.baskets import lift_matrix
+
+    baskets = basket_matrix(_lines(), "category", "order")
+    lift = lift_matrix(baskets)
+    expected = _brute_force()["lift"]
+    for (a, c), value in expected.items():
+        assert lift.loc[a, c] == pytest.approx(value)
+    assert np.all(np.diag(lift) == 0) and lift.loc["C", "D"] == pytest.approx(expected[("C", "D")])
+    fig = lift_heatmap(lift)
+    assert fig.axes[0].get_title().startswith("Lift between categories")

@@ -24,25 +24,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.db import read_frame, table_exists
-from ..segment.baskets import sales_lines
+from ..segment.baskets import lift_matrix, sales_lines
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
            "offer_hit_rates"]
 
 FEATURES = ["recency_days", "orders", "revenue", "items_owned", "popularity", "max_lift", "last_lift"]
-
-
-def _lift_matrix(owned: pd.DataFrame) -> pd.DataFrame:
-    """Customer-level lift between items (rows: antecedent, columns: consequent; diagonal 0)."""
-    o = owned.to_numpy(float)
-    n = max(len(o), 1)
-    support = o.mean(axis=0)
-    pair = (o.T @ o) / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lift = pair / np.outer(support, support)
-    lift = np.nan_to_num(lift, nan=0.0, posinf=0.0)
-    np.fill_diagonal(lift, 0.0)
-    return pd.DataFrame(lift, index=owned.columns, columns=owned.columns)
 
 
 def offer_frame(order_lines: pd.DataFrame, cutoff, horizon_days: int = 90, level: str = "category") -> pd.DataFrame:
@@ -56,7 +43,7 @@ def offer_frame(order_lines: pd.DataFrame, cutoff, horizon_days: int = 90, level
     owned = pd.crosstab(before["customer_id"], before["item"]).gt(0)
     if owned.empty:
         return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"])
-    lift = _lift_matrix(owned)
+    lift = lift_matrix(owned)
     o = owned.to_numpy(bool)
     max_lift = np.stack([(o * lift[item].to_numpy()).max(axis=1) for item in owned.columns], axis=1)
     per = before.groupby("customer_id").agg(last=("order_ts", "max"), orders=("order_id", "nunique"),

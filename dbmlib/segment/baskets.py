@@ -26,7 +26,7 @@ import pandas as pd
 from ..core.db import read_frame, table_exists
 
 __all__ = ["ProductAnalysis", "adoption_sequence", "association_rules_table", "basket_matrix", "category_mix",
-           "category_summary", "pair_rules_sql", "product_analysis", "sales_lines"]
+           "category_summary", "lift_matrix", "pair_rules_sql", "product_analysis", "sales_lines"]
 
 _LEVELS = {"category": "category", "product": "product_id"}
 
@@ -97,6 +97,19 @@ def basket_matrix(order_lines: pd.DataFrame, level: str = "category", by: str = 
     return pd.crosstab(pairs[key], pairs["item"]).astype(bool).rename_axis(index=key, columns=None)
 
 
+def lift_matrix(baskets: pd.DataFrame) -> pd.DataFrame:
+    """Lift of every item pair of a basket matrix (rows: antecedent, columns: consequent;
+    the diagonal and pairs never seen together are 0): the whole picture behind the rules."""
+    o = baskets.to_numpy(float)
+    support = o.mean(axis=0) if len(o) else np.zeros(o.shape[1])
+    pair = (o.T @ o) / max(len(o), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = pair / np.outer(support, support)
+    lift = np.nan_to_num(lift, nan=0.0, posinf=0.0)
+    np.fill_diagonal(lift, 0.0)
+    return pd.DataFrame(lift, index=baskets.columns, columns=baskets.columns)
+
+
 def association_rules_table(baskets: pd.DataFrame, *, min_support: float = 0.01, min_lift: float = 1.0,
                             max_len: int = 2) -> pd.DataFrame:
     """Association rules of a basket matrix by FP-growth (mlxtend): one row per rule
@@ -158,6 +171,7 @@ class ProductAnalysis:
     order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     mix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customer_lift: pd.DataFrame = field(default_factory=pd.DataFrame)
     adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: list = field(default_factory=list)
     top: int = 15
@@ -199,6 +213,7 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
         baskets = basket_matrix(lines, level, by)
         rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
         setattr(out, f"{by}_rules", rules)
+        out.customer_lift = lift_matrix(baskets) if by == "customer" else out.customer_lift
         if rules.empty:
             multi = int((baskets.sum(axis=1) > 1).sum())
             out.skipped.append(f"no {by}-level rules with support ≥ {min_support:g} and lift ≥ {min_lift:g} "
