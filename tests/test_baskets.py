@@ -129,3 +129,17 @@ def test_lift_matrix_equals_the_rules_and_plots():
     assert np.all(np.diag(lift) == 0) and lift.loc["C", "D"] == pytest.approx(expected[("C", "D")])
     fig = lift_heatmap(lift)
     assert fig.axes[0].get_title().startswith("Lift between categories")
+
+
+def test_product_analysis_mixes_skip_groupings_without_information():
+    from dbmlib.segment.baskets import product_analysis
+
+    lines = _lines().assign(order_ts=pd.Timestamp("2024-01-01"))
+    con = duckdb.connect()
+    con.register("order_lines", lines)
+    groups = pd.DataFrame({"segment": ["gold", "gold", "new", "new"], "region": "unknown"},
+                          index=pd.Index(["c0", "c1", "c2", "c3"], name="customer_id"))
+    result = product_analysis(con, min_support=0.05, min_lift=1.0, groups=groups)
+    assert list(result.mixes) == ["segment"] and result.mixes["segment"].sum(axis=1).round(9).eq(1).all()
+    titles = list(result.tables())
+    assert titles[1] == "Category mix by segment (share of each group's revenue)" and len(titles) == 5

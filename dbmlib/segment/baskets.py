@@ -170,7 +170,7 @@ class ProductAnalysis:
     categories: pd.DataFrame = field(default_factory=pd.DataFrame)
     order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
-    mix: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mixes: dict = field(default_factory=dict)
     customer_lift: pd.DataFrame = field(default_factory=pd.DataFrame)
     adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: list = field(default_factory=list)
@@ -179,7 +179,8 @@ class ProductAnalysis:
     def tables(self) -> dict:
         """The non-empty tables under report titles (rules: the ``top`` strongest by lift)."""
         named = {"Categories: revenue, penetration and repeat rate": self.categories,
-                 "Category mix by segment (share of the segment's revenue)": self.mix,
+                 **{f"Category mix by {by.replace('_', ' ')} (share of each group's revenue)": mix
+                    for by, mix in self.mixes.items()},
                  "Adoption: first category → the next new one": self.adoption.head(self.top),
                  "Rules — bought in the same order": self.order_rules.head(self.top),
                  "Rules — bought by the same customer": self.customer_rules.head(self.top)}
@@ -191,9 +192,10 @@ class ProductAnalysis:
 
 
 def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category",
-                     segments: pd.Series | None = None) -> ProductAnalysis:
+                     groups: pd.DataFrame | None = None) -> ProductAnalysis:
     """Categories and market baskets of the clean ``order_lines`` (see the module docstring),
-    the category mix of each of ``segments`` (customer id → segment) and the adoption sequence;
+    the category mix of each grouping in ``groups`` (customer id → segment, region, age band …;
+    columns with one value only, or all "unknown", are skipped) and the adoption sequence;
     parts the source cannot support are skipped with the reason (CDNOW has no categories; an
     order-level export has one category per order, so only customer-level rules exist)."""
     out = ProductAnalysis()
@@ -207,7 +209,9 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
         out.skipped.append(f"the source has {len(out.categories)} known {level} value(s): no {level} analysis "
                            "or baskets (a transactions file with a category or product column enables them)")
         return out
-    out.mix = category_mix(lines, segments, level) if segments is not None else out.mix
+    for by in ([] if groups is None else groups.columns):
+        if groups[by].astype(str).replace("unknown", pd.NA).nunique() > 1:
+            out.mixes[by] = category_mix(lines, groups[by], level)
     out.adoption = adoption_sequence(lines, level)
     for by in ("order", "customer"):
         baskets = basket_matrix(lines, level, by)
