@@ -100,7 +100,20 @@ def _browser():
     return webdriver.Chrome(service=Service(DRIVER), options=opts)
 
 
+def _what_if_text(driver):
+    """The what-if widget's output text, or False while it is (re)rendering."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        texts = [o.text for o in driver.find_elements(By.CSS_SELECTOR, ".widget-html")]
+    except StaleElementReferenceException:
+        return False
+    return next((t for t in texts if "customers listed" in t), False)
+
+
 def test_widgets_react_to_their_controls_in_chromium(served):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -109,27 +122,24 @@ def test_widgets_react_to_their_controls_in_chromium(served):
     driver = _browser()
     try:
         driver.get(served)
-        wait = WebDriverWait(driver, 120)
+        wait = WebDriverWait(driver, 120, ignored_exceptions=[StaleElementReferenceException])
         heading = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".widget-html h4")))
         assert heading.text == "segment: Champions"  # the largest group first
-        first = driver.find_element(By.CSS_SELECTOR, ".widget-html table").text
+        first = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".widget-html table").text)
         Select(driver.find_element(By.CSS_SELECTOR, ".widget-dropdown select")).select_by_visible_text("Lost")
         wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".widget-html h4"), "segment: Lost"))
-        assert driver.find_element(By.CSS_SELECTOR, ".widget-html table").text != first
-        outputs = driver.find_elements(By.CSS_SELECTOR, ".widget-html")
-        what_if = [o for o in outputs if "customers listed" in o.text][0]
-        before = what_if.text
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".widget-html table").text not in ("", first))
+        before = wait.until(_what_if_text)  # found afresh each time: widgets re-render their outputs
         handle = driver.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")[0]  # the budget
         handle.click()
         for _ in range(5):
             handle.send_keys(Keys.ARROW_RIGHT)
-        wait.until(lambda d: what_if.text != before)
-        listed = [int(t.text.replace(",", "")) for t in (what_if.find_element(By.TAG_NAME, "b"),)]
-        assert listed[0] > int(before.split()[0].replace(",", ""))  # a larger budget lists more customers
+        after = wait.until(lambda d: (text := _what_if_text(d)) and text != before and text)
+        assert int(after.split()[0].replace(",", "")) > int(before.split()[0].replace(",", ""))  # more listed
         ARTIFACTS.mkdir(exist_ok=True)
         driver.save_screenshot(str(ARTIFACTS / "widgets.png"))
         (ARTIFACTS / "widgets.json").write_text(json.dumps({"explorer_before": first, "what_if_before": before,
-                                                            "what_if_after": what_if.text}, indent=1))
+                                                            "what_if_after": after}, indent=1))
     finally:
         driver.quit()
     assert (ARTIFACTS / "widgets.png").stat().st_size > 10_000
