@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .core.display import register_formatter
+
 __all__ = [
     "alt_text",
     "calibration_plot",
@@ -354,15 +356,4 @@ def _png_with_alt(fig: Figure):
     return print_figure(fig, "png", bbox_inches="tight"), {"alt": alt_text(fig)}
 
 
-def _register_alt_text() -> None:
-    """Show Figures in IPython as PNG with their alternative text (no-op outside IPython)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["image/png"].for_type(Figure, _png_with_alt)
-
-
-_register_alt_text()
+register_formatter("image/png", Figure, _png_with_alt)  # Figures show with their alt text in IPython

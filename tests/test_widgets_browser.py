@@ -19,8 +19,9 @@ import nbformat
 import pytest
 
 from dbmlib.core import config
+from dbmlib.run.pipeline import chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium()
 DRIVER = shutil.which("chromedriver")
 ARTIFACTS = config.PROJ_ROOT / "test-artifacts"
 

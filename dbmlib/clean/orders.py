@@ -93,13 +93,9 @@ def orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
            (orders["net_amount"] < 0).to_numpy(), "net_amount",
            "returns and cancellations netted into the order exceed its sale amount")
     grouped = int((orders["n_lines"] - 1).sum())
-    if grouped:
-        lg.parts.append(pd.DataFrame({
-            "table": "transactions", "rule": "order_lines_grouped", "action": "merged",
-            "column": "order_id", "key": orders.loc[orders["n_lines"] > 1, "order_id"].astype("string").to_numpy(),
-            "source_row": orders.loc[orders["n_lines"] > 1, "_source_row"].to_numpy(),
-            "detail": (orders.loc[orders["n_lines"] > 1, "n_lines"].astype(str) + " lines into one order").to_numpy(),
-            "rows": 1}))
+    multi = (orders["n_lines"] > 1).to_numpy()
+    lg.add("transactions", "order_lines_grouped", "merged", orders.assign(_key=orders["order_id"]), multi,
+           "order_id", (orders["n_lines"].astype(str) + " lines into one order").to_numpy())
     return orders.drop(columns="n_lines"), grouped
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .progress import interactive
 
-__all__ = ["MAX_COLUMNS", "MAX_ROWS", "note", "report_table_html", "show_tables"]
+__all__ = ["MAX_COLUMNS", "MAX_ROWS", "note", "register_formatter", "report_table_html", "show_tables"]
 
 MAX_ROWS = 20
 MAX_COLUMNS = 10
@@ -94,17 +94,19 @@ def _report_table_or_plain(df: pd.DataFrame) -> str:
         return df.to_html()
 
 
-def _register_report_tables() -> None:
-    """In a scheduled run's kernel, show DataFrames as report tables (no-op elsewhere)."""
-    if interactive():
-        return
+def register_formatter(mime: str, cls: type, render) -> bool:
+    """In IPython, show objects of ``cls`` as ``mime`` with ``render(obj)``; returns whether a
+    shell was there to register with (no-op outside IPython)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return
+        return False
     shell = get_ipython()
-    if shell is not None:
-        shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, _report_table_or_plain)
+    if shell is None:
+        return False
+    shell.display_formatter.formatters[mime].for_type(cls, render)
+    return True
 
 
-_register_report_tables()
+if not interactive():  # in a scheduled run's kernel, DataFrames are report tables
+    register_formatter("text/html", pd.DataFrame, _report_table_or_plain)

@@ -61,8 +61,8 @@ def offer_frame(order_lines: pd.DataFrame, cutoff, horizon_days: int = 90, level
         "revenue": np.repeat(per["revenue"].to_numpy(), owned.shape[1]),
         "items_owned": np.repeat(o.sum(axis=1), owned.shape[1]),
     })
-    new = set(zip(after["customer_id"], after["item"]))
-    grid["bought"] = [pair in new for pair in zip(grid["customer_id"], grid["item"])]
+    new = pd.MultiIndex.from_frame(after[["customer_id", "item"]].astype(str))
+    grid["bought"] = pd.MultiIndex.from_arrays([grid["customer_id"].astype(str), grid["item"].astype(str)]).isin(new)
     return grid[~grid["owned"]].drop(columns="owned").reset_index(drop=True)
 
 
@@ -107,17 +107,26 @@ def offer_hit_rates(frame: pd.DataFrame, score: pd.Series) -> dict:
             "top3_hit_rate": float((hits < 3).sum() / n) if n else np.nan, "customers_with_new_item": n}
 
 
+def _frames_at(order_lines, end, horizon_days, level, periods) -> dict:
+    """Offer rows at the cutoffs ``end − k·horizon`` for each ``k`` of ``periods`` (built once,
+    shared by the evaluation and the final fit)."""
+    return {k: offer_frame(order_lines, end - pd.Timedelta(days=k * horizon_days), horizon_days, level)
+            for k in periods}
+
+
 def evaluate_next_offer(order_lines: pd.DataFrame, end=None, horizon_days: int = 90, level: str = "category",
-                        random_state: int = 0, train_periods: int = 3) -> tuple[pd.DataFrame, NextBestOffer]:
+                        random_state: int = 0, train_periods: int = 3,
+                        frames: dict | None = None) -> tuple[pd.DataFrame, NextBestOffer]:
     """Time split: fit on the offer rows at ``train_periods`` cutoffs ``end − k·horizon``
     (k = 2, 3, …; labels in the horizon after each), grade at ``end − horizon`` against the
-    popularity and best-rule baselines. Returns the table (one
-    row per method: AUC, top-1 and top-3 hit rate) and the model fitted on the training
-    period."""
+    popularity and best-rule baselines. Returns the table (one row per method: AUC, top-1 and
+    top-3 hit rate) and the model fitted on the training period. ``frames`` may hold offer
+    rows already built, by ``k``."""
     end = pd.Timestamp(end) if end is not None else pd.Timestamp(order_lines["order_ts"].max())
-    train = pd.concat([offer_frame(order_lines, end - pd.Timedelta(days=k * horizon_days), horizon_days, level)
-                       for k in range(2, 2 + train_periods)], ignore_index=True)
-    test = offer_frame(order_lines, end - pd.Timedelta(days=horizon_days), horizon_days, level)
+    periods = range(1, 2 + train_periods)
+    frames = frames if frames is not None else _frames_at(order_lines, end, horizon_days, level, periods)
+    train = pd.concat([frames[k] for k in periods[1:]], ignore_index=True)
+    test = frames[1]
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
     scores = {"next best offer model": model.predict_proba(test)[:, 1],
               "most popular category": test["popularity"], "best association rule": test["max_lift"]}
@@ -151,9 +160,9 @@ def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", ra
         return OfferResult(skipped=f"the source has {items} known {level} value(s): nothing to offer "
                                    "(a transactions file with a category or product column enables offers)")
     end = pd.Timestamp(lines["order_ts"].max())
-    evaluation, _ = evaluate_next_offer(lines, end, horizon_days, level, random_state, train_periods)
-    train = pd.concat([offer_frame(lines, end - pd.Timedelta(days=k * horizon_days), horizon_days, level)
-                       for k in range(1, 1 + train_periods)], ignore_index=True)
+    frames = _frames_at(lines, end, horizon_days, level, range(1, 2 + train_periods))
+    evaluation, _ = evaluate_next_offer(lines, end, horizon_days, level, random_state, train_periods, frames)
+    train = pd.concat([frames[k] for k in range(1, 1 + train_periods)], ignore_index=True)
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
     now = offer_frame(lines, end, horizon_days, level)
     value = sales_lines(lines, level).groupby("item")["amount"].mean()
