@@ -132,7 +132,7 @@ def test_lift_matrix_equals_the_rules_and_plots():
 
 
 def test_product_analysis_mixes_skip_groupings_without_information():
-    from dbmlib.segment.baskets import product_analysis
+    from dbmlib.segment.products import product_analysis
 
     lines = _lines().assign(order_ts=pd.Timestamp("2024-01-01"))
     con = duckdb.connect()
@@ -142,4 +142,31 @@ def test_product_analysis_mixes_skip_groupings_without_information():
     result = product_analysis(con, min_support=0.05, min_lift=1.0, groups=groups)
     assert list(result.mixes) == ["segment"] and result.mixes["segment"].sum(axis=1).round(9).eq(1).all()
     titles = list(result.tables())
-    assert titles[1] == "Category mix by segment (share of each group's revenue)" and len(titles) == 5
+    assert titles[1] == "Products: the 15 with the most revenue" and len(titles) == 6
+    assert titles[2] == "Category mix by segment (share of each group's revenue)"
+    # products: A-1 is in o1, o2, o3, o5, o7, o9 at 10.0 each; no catalogue, so no margins and a note
+    assert result.products.loc["A-1", "revenue"] == 60.0 and "margin_rate" not in result.products
+    assert "No product catalogue" in result.summary()
+    stored = result.stored()["association_rules"]
+    assert set(stored["basket"]) == {"order", "customer"}
+    assert len(stored) == len(result.order_rules) + len(result.customer_rules)
+
+
+def test_margins_weight_products_by_revenue_and_fall_back_to_the_catalogue_mean():
+    from dbmlib.segment.margins import item_margin_rates, product_summary
+
+    lines = pd.DataFrame({"order_id": ["o1", "o1", "o2", "o3"], "customer_id": ["c1", "c1", "c2", "c2"],
+                          "category": ["home", "home", "home", "toys"], "product_id": ["H1", "H2", "H1", "T9"],
+                          "product_name": ["Mug", "Lamp", "Mug", "Kite"], "amount": [10.0, 30.0, 20.0, 5.0],
+                          "returned_order_id": pd.NA})
+    catalogue = pd.DataFrame({"product_id": ["H1", "H2", "T1", "T2"], "product_name": ["Mug", "Lamp", "Car", "Ball"],
+                              "category": ["home", "home", "toys", "toys"], "list_price": [10.0, 30.0, 8.0, 4.0],
+                              "margin_rate": [0.5, 0.2, 0.4, 0.3]})
+    rates = item_margin_rates(lines, catalogue)
+    # home: (30 × 0.5 + 30 × 0.2) / 60 = 0.35; toys sold only T9 (not in the catalogue): its products' mean 0.35
+    assert rates["home"] == pytest.approx(0.35) and rates["toys"] == pytest.approx(0.35)
+    assert item_margin_rates(lines, None).empty
+    products = product_summary(lines, catalogue)
+    assert products.loc["H1", "gross_margin"] == pytest.approx(15.0) and products.loc["H2", "gross_margin"] == 6.0
+    assert np.isnan(products.loc["T9", "margin_rate"]) and products.loc["T9", "product_name"] == "Kite"
+    assert products.loc["H1", "customers"] == 2 and products.loc["H1", "repeat_rate"] == 0.0

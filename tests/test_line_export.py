@@ -30,17 +30,20 @@ DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{2} \d{1,2}:\d{2}$")
 #: stream. Update these only after a deliberate change to the generator. Changed once since:
 #: the planted category pairs (own random stream) changed transactions.csv's categories only
 #: and added _truth/category_pairs.csv and params.json's generator_version; every other file
-#: kept its bytes.
+#: kept its bytes. Then the catalogue (generator version 3) added products.csv, each customer's
+#: preferred category in _truth/customers.csv and params.json's cross-sell strengths; the data
+#: files kept their bytes.
 ORDERS_LAYOUT_SHA256 = {
     "_truth/category_pairs.csv": "646c19a0d6f2fa80a1f70e0580e3a615d7f8116a0e5f0ac191def6d9b39307e5",
     "_truth/campaign_truth.csv": "bd8d75ef8df9b3b9eb6ec4d9358826ca9f837d5e481668d29e6c9980c8766cf4",
-    "_truth/customers.csv": "22801685016850bcff2a47963df4ee9177b86b93ef277410386c3aa0f6cdaebe",
+    "_truth/customers.csv": "5ee46683d7ef17415676077e5bde66b8af4c6d90b5686f55c8948656bab9a8d5",
     "_truth/duplicates.csv": "51a830b193afab9b5ae97a27a07321f5b3791526ad4379f9b61caddb98a6a718",
-    "_truth/params.json": "e4caa9d1604343c11ac421585911e7d27bec205e2c097d4f346149dab85419f0",
+    "_truth/params.json": "7191dcd3c7a01dfe530a1d2b23474fbca2dcd76dbed001d814b89a902943c28f",
     "_truth/problems.csv": "07949832b30e21c7adbd0b90ec176429f11d702b514f3046e63dbcb5bd3fc44c",
     "campaign_contacts.csv": "a0247759f69663dea219fd5d699c2efdf70a14968c1f114e88b7ecbacdfee6d2",
     "campaigns.csv": "68830e744fb4e89e5e8eb913b8cf8b2eb30aa62e4bd0507abcec38cf56b189bd",
     "customers.csv": "dac99d4bd1fe30f2cccb0741dc8dd6a5705b999abef0324ef18437b0eb169257",
+    "products.csv": "e1d077f0ce73356c814530f2e1a9f6cae297e2f4c04d8302541c5d1ebdab90de",
     "transactions.csv": "54349a0b6a4102b5ae5a7d67056fe10667adacf62f803eb3149d86d116744ab7",
 }
 

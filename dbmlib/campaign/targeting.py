@@ -14,6 +14,7 @@ import logging
 import pandas as pd
 
 from ..models.training_sets import features_as_of
+from .cross_sell import best_offers
 from .planning import expected_profit, segment_rule_targets, select_targets
 
 __all__ = [
@@ -35,8 +36,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Targeting rules: rank by incremental profit from uplift, by profit from response
-#: probability, or take the chosen RFM segments.
-RULES = ("uplift", "response", "segment")
+#: probability, by the expected incremental margin of each customer's best cross-sell offer,
+#: or take the chosen RFM segments.
+RULES = ("uplift", "response", "offer", "segment")
 
 
 def campaign_id_for(start, channel: str, round_no: int = 0) -> str:
@@ -55,10 +57,13 @@ def exclusion_counts(eligible: pd.DataFrame) -> pd.Series:
 
 
 def build_plan(customers: pd.DataFrame, transactions: pd.DataFrame, scores: pd.DataFrame, start, *,
-               channel: str, margin: float, contact_cost: float, uplift_model=None) -> pd.DataFrame:
+               channel: str, margin: float, contact_cost: float, uplift_model=None,
+               offers: pd.DataFrame | None = None, offer_lift: float = 0.3) -> pd.DataFrame:
     """One row per buyer as of ``start``: ``p_response`` and ``expected_spend`` from the scores,
     and where the models exist ``uplift`` (from a fitted uplift model) and the expected profit
-    of one contact under each rule (``profit_by_uplift``, ``profit_by_response``)."""
+    of one contact under each rule (``profit_by_uplift``, ``profit_by_response``); with the
+    ``offers`` of stage 04, each customer's best cross-sell offer and ``profit_by_offer``
+    (:func:`~dbmlib.campaign.cross_sell.best_offers` at relative lift ``offer_lift``)."""
     now = features_as_of(customers, transactions, start)
     now["campaign_channel"] = channel
     plan = pd.DataFrame({"p_response": scores["p_response"].reindex(now.index) if "p_response" in scores else None,
@@ -69,6 +74,8 @@ def build_plan(customers: pd.DataFrame, transactions: pd.DataFrame, scores: pd.D
                                                    probability_col="uplift")
     if plan["p_response"].notna().any():
         plan["profit_by_response"] = expected_profit(plan, margin=margin, contact_cost=contact_cost)
+    if offers is not None and len(offers):
+        plan = plan.join(best_offers(offers, lift=offer_lift, contact_cost=contact_cost), how="left")
     return plan
 
 
@@ -84,7 +91,8 @@ def targeting_rule(target_by: str, plan: pd.DataFrame) -> str:
         raise ValueError(f"target_by={target_by!r}: expected one of {list(RULES)}")
     if target_by == "segment" or f"profit_by_{target_by}" in plan:
         return target_by
-    log.warning("target_by=%r needs campaign history; using the RFM segment rule instead", target_by)
+    log.warning("target_by=%r needs %s; using the RFM segment rule instead", target_by,
+                "the offers of 04 (a source with categories)" if target_by == "offer" else "campaign history")
     return "segment"
 
 
@@ -92,7 +100,7 @@ def expected_list_profit(plan: pd.DataFrame, targets, rule: str) -> float | None
     """Expected incremental profit of contacting ``targets`` under ``rule``: the sum of the
     rule's per-contact expected profit (``profit_by_uplift`` / ``profit_by_response``);
     ``None`` for a rule without a profit model (the RFM segment rule)."""
-    column = {"uplift": "profit_by_uplift", "response": "profit_by_response"}.get(rule)
+    column = {"uplift": "profit_by_uplift", "response": "profit_by_response", "offer": "profit_by_offer"}.get(rule)
     if column is None or column not in plan:
         return None
     return round(float(plan[column].reindex(pd.Index(targets)).fillna(0.0).sum()), 2)
@@ -142,9 +150,12 @@ def compare_lists(plan: pd.DataFrame, eligible: pd.Series, *, max_size: int,
     return out
 
 
-def plan_strata(plan: pd.DataFrame, features: pd.DataFrame) -> pd.Series:
-    """Strata of the control-group draw: uplift deciles when the plan has uplift, else the
-    RFM segment."""
+def plan_strata(plan: pd.DataFrame, features: pd.DataFrame, rule: str = "") -> pd.Series:
+    """Strata of the control-group draw: the offered category of a cross-sell campaign
+    (``rule == "offer"``: every offer is measured against its own controls), uplift deciles when
+    the plan has uplift, else the RFM segment."""
+    if rule == "offer":
+        return plan["offer"]
     if "uplift" in plan:
         return pd.qcut(plan["uplift"].rank(method="first"), 10, labels=False)
     return features["segment"]

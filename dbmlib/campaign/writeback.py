@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 CONTACT_COLUMNS = ["campaign_id", "customer_id", "group", "contacted", "contact_date",
-                   "contact_cost", "responded", "response_revenue"]
+                   "contact_cost", "responded", "response_revenue", "offer"]
+_OPTIONAL_CONTACT_COLUMNS = {"offer"}  # a cross-sell campaign's offered category
 _CAMPAIGN_COLUMNS = ["campaign_id", "name", "channel", "start_date", "response_window_days",
                      "contact_cost", "offer"]
 
@@ -53,7 +54,7 @@ def _check(contacts: pd.DataFrame, responses: pd.DataFrame, campaign: dict) -> N
     if missing:
         raise InputError("campaign", column=missing[0], problem="field missing",
                          expected=f"fields {_CAMPAIGN_COLUMNS}")
-    for name, df, cols in (("contacts", contacts, CONTACT_COLUMNS[1:]),
+    for name, df, cols in (("contacts", contacts, [c for c in CONTACT_COLUMNS[1:] if c not in _OPTIONAL_CONTACT_COLUMNS]),
                            ("responses", responses, ["customer_id", "order_ts", "amount"])):
         gone = [c for c in cols if c not in df.columns]
         if gone:
@@ -74,7 +75,7 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
         contact_cost, offer``.
     contacts : one row per customer of the experiment (treated and control):
         ``customer_id, group, contacted, contact_date, contact_cost, responded,
-        response_revenue``.
+        response_revenue`` and, for a cross-sell campaign, ``offer`` (the offered category).
     responses : the response purchases: ``customer_id, order_ts, amount`` (optional
         ``channel``, ``category``).
     feedback_dir : folder of written-back campaigns (one subfolder per campaign).
@@ -87,7 +88,7 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
     cid = str(campaign["campaign_id"])
     camp = pd.DataFrame([{c: campaign[c] for c in _CAMPAIGN_COLUMNS}])
     camp["start_date"] = pd.Timestamp(camp["start_date"].iloc[0])
-    cont = contacts.assign(campaign_id=cid)[CONTACT_COLUMNS].copy()
+    cont = contacts.assign(campaign_id=cid).reindex(columns=CONTACT_COLUMNS)
     cont["contact_date"] = pd.to_datetime(cont["contact_date"])
     tx = pd.DataFrame({
         "order_id": response_order_prefix(cid) + (responses["order_id"] if "order_id" in responses

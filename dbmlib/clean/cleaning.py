@@ -36,6 +36,7 @@ from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates
 from .orders import mark_cancellations, match_cancellations, orders_from_lines, outliers
+from .products import clean_products
 from .standardise import (
     age_band,
     canonical_category,
@@ -58,11 +59,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CLEAN_TABLES = ["customers", "customer_pii", "customer_id_map", "order_lines", "transactions",
-                "transactions_model", "campaigns", "campaign_contacts", "quality_log"]
+                "transactions_model", "campaigns", "campaign_contacts", "products", "quality_log"]
 #: Columns of the clean ``order_lines`` table (plus ``source_row``).
 LINE_COLUMNS = ["order_id", "customer_id", "order_ts", "channel", "category", "product_id", "product_name",
                 "quantity", "unit_price", "amount", "returned_order_id", "country", "region"]
 _PLAIN_NUMBER = r"-?\d+(\.\d+)?"
+_RAW_TABLES = ("raw_customers", "raw_transactions", "raw_campaigns", "raw_campaign_contacts", "raw_products")
 
 
 class ReconciliationError(RuntimeError):
@@ -443,14 +445,14 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     tx_cols = [c for c in SOURCES["transactions"].column_names if _has_column(con, "raw_transactions", c)]
     raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", tx_cols)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
+    raw_p = _read(con, "raw_products")
     if raw_t is None:
         loaded = table_exists(con, "raw_transactions")
         raise InputError("raw_transactions",
                          problem=("the raw layer holds no transaction rows: 01 rejected every row (see its rejected "
                                   "rows)") if loaded else "the raw layer has no transactions: run 01_collection first",
                          expected="a transactions file whose rows pass validation (01 loaded none)")
-    readings = {t: recorded_readings(con, t) for t in ("raw_customers", "raw_transactions", "raw_campaigns",
-                                                       "raw_campaign_contacts")}
+    readings = {t: recorded_readings(con, t) for t in _RAW_TABLES}
     for col in SOURCES["transactions"].column_names:
         if col not in raw_t:
             raw_t[col] = pd.Series(pd.NA, index=raw_t.index, dtype="string")
@@ -507,6 +509,9 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     pii = master[[c for c in pii_cols if c in master.columns]].copy()
     bar.step("campaigns")
     campaigns, contacts = _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, readings)
+    products = clean_products(raw_p, readings["raw_products"], cfg.reading)
+    if raw_p is not None:
+        recon.append(("products", len(raw_p), 0, len(products), 0, 0))
     tx_cols = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity", "amount",
                "returned_amount", "net_amount", "is_outlier", "_source_row"]
     transactions = sales[tx_cols].rename(columns={"_source_row": "source_row"}).sort_values(
@@ -528,14 +533,13 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
                   {"source_id": customers["customer_id"], "customer_id": customers["customer_id"],
                    "match_key": "self"}),
               "transactions": transactions, "transactions_model": model, "campaigns": campaigns,
-              "campaign_contacts": contacts, "quality_log": quality_log}
+              "campaign_contacts": contacts, "products": products, "quality_log": quality_log}
     rejects_df = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(
         len(r) for r in rejects) else pd.DataFrame()
     if write:
         bar.step("write")
         _write(con, tables, rejects_df)
-        raw = [t for t in ("raw_customers", "raw_transactions", "raw_campaigns", "raw_campaign_contacts")
-               if table_exists(con, t)]
+        raw = [t for t in _RAW_TABLES if table_exists(con, t)]
         record_lineage(con, list(tables), stage="02_cleaning", inputs=raw)
     return CleanResult(tables, quality_log, rejects_df, reconciliation, outlier_summary)
 
@@ -569,7 +573,7 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, re
     campaigns = pd.DataFrame(columns=["campaign_id", "name", "channel", "start_date",
                                       "response_window_days", "contact_cost", "offer"])
     contacts = pd.DataFrame(columns=["campaign_id", "customer_id", "group", "contacted",
-                                     "contact_date", "contact_cost", "responded", "response_revenue"])
+                                     "contact_date", "contact_cost", "responded", "response_revenue", "offer"])
     if raw_k is not None:
         campaigns = pd.DataFrame({
             "campaign_id": raw_k["campaign_id"], "name": raw_k["name"],
@@ -610,6 +614,7 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, re
         "responded": parse_flags(keep["responded"]).astype(bool),
         "response_revenue": parse_by_file(keep, "response_revenue", readings["raw_campaign_contacts"], "money",
                                           cfg.reading).fillna(0.0),
+        "offer": keep["offer"].astype("string").str.strip().str.lower() if "offer" in keep else pd.NA,
     }).reset_index(drop=True)
     recon.append(("campaign_contacts", len(x), 0, len(contacts), int(bad.sum()), int(dup.sum())))
     return campaigns, contacts

@@ -1,4 +1,5 @@
-"""Declared schemas of the four sources, validated with pandera.
+"""Declared schemas of the sources (customers, transactions, campaigns, campaign contacts and an
+optional product catalogue), validated with pandera.
 
 Raw exports are read as text (a raw table keeps what the file said); each column's check
 asserts that its text can be read the way the later stages will read it. The ``error``
@@ -53,6 +54,14 @@ def _money_check(decimal: str, non_negative: bool) -> pa.Check:
     return pa.Check(ok, error=what, name="money")
 
 
+def _share_check(decimal: str) -> pa.Check:
+    def ok(s: pd.Series) -> pd.Series:
+        v = parse_money(s, decimal=decimal)
+        return v.notna() & (v >= 0) & (v <= 1)
+
+    return pa.Check(ok, error="a share between 0 and 1 (0.35 for 35 %)", name="share")
+
+
 def _int_check(minimum: int | None) -> pa.Check:
     def ok(s: pd.Series) -> pd.Series:
         v = parse_integers(s)
@@ -72,7 +81,7 @@ _NOT_BLANK = pa.Check(lambda s: s.astype("string").str.strip().str.len() > 0,
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
-    kind: str = "text"  # text | id | date | date_any | money | money_signed | int | int_pos | flag
+    kind: str = "text"  # text | id | date | date_any | money | money_signed | share | int | int_pos | flag
     required: bool = False
     nullable: bool = True
     unique: bool = False
@@ -105,6 +114,7 @@ def _checks(kind: str, dayfirst: bool | None, decimal: str, date_format: str | N
         "date_any": [_date_check(dayfirst, False, date_format)],
         "money": [_money_check(decimal, non_negative=True)],
         "money_signed": [_money_check(decimal, non_negative=False)],
+        "share": [_share_check(decimal)],
         "int": [_int_check(None)],
         "int_pos": [_int_check(0)],
         "flag": [_FLAG],
@@ -171,13 +181,24 @@ SOURCES: dict[str, SourceSpec] = {
             ColumnSpec("contact_cost", "money"),
             ColumnSpec("responded", "flag", required=True, nullable=False),
             ColumnSpec("response_revenue", "money"),
+            ColumnSpec("offer"),  # what this customer was offered (a cross-sell campaign's category)
         ),
         references={"campaign_id": "campaigns", "customer_id": "customers"},
         key=("campaign_id", "customer_id"),
     ),
+    "products": SourceSpec(
+        "products",
+        "raw_products",
+        (
+            ColumnSpec("product_id", "id", required=True, nullable=False, unique=True),
+            ColumnSpec("product_name"), ColumnSpec("category"),
+            ColumnSpec("list_price", "money"), ColumnSpec("margin_rate", "share"),
+        ),
+        key=("product_id",),
+    ),
 }
-#: Load order: referenced sources first.
-SOURCE_ORDER = ["customers", "transactions", "campaigns", "campaign_contacts"]
+#: Load order: referenced sources first (the optional product catalogue references nothing).
+SOURCE_ORDER = ["customers", "transactions", "campaigns", "campaign_contacts", "products"]
 
 
 def build_schema(spec: SourceSpec, *, dayfirst: bool | None = True, decimal: str = ".",

@@ -7,9 +7,11 @@ export (:mod:`dbmlib.demo.line_export`) picks an order's products from its categ
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["CATEGORIES", "CATEGORY_PAIRS", "PAIR_STRENGTH", "catalogue"]
+__all__ = ["CATEGORIES", "CATEGORY_PAIRS", "CROSS_SELL_RESPONSE", "PAIR_STRENGTH", "PREFERRED_SHARE", "catalogue",
+           "cross_sell_persuasion", "partner_of"]
 
 #: The demo's product categories (each order of ``transactions.csv`` has one).
 CATEGORIES = ["clothing", "home", "beauty", "electronics", "garden", "toys"]
@@ -19,6 +21,29 @@ CATEGORIES = ["clothing", "home", "beauty", "electronics", "garden", "toys"]
 #: draw), so the pairs are bought by the same customers more than chance, in sequence.
 CATEGORY_PAIRS = [("clothing", "beauty"), ("home", "garden"), ("electronics", "toys")]
 PAIR_STRENGTH = 0.35
+
+#: Planted per-customer category propensity: each customer has a preferred category (recorded
+#: in ``_truth/customers.csv``); an order is in it with this probability, else in any category.
+PREFERRED_SHARE = 0.6
+
+#: The world's answer to a cross-sell offer (:mod:`dbmlib.demo.world`): an active customer
+#: offered a category they would not have bought in the response window buys it with this
+#: probability — higher when it is the planted partner of their preferred category.
+CROSS_SELL_RESPONSE = {"partner of the preferred category": 0.15, "other category": 0.03}
+
+
+def partner_of(category: str) -> str | None:
+    """The planted cross-sell partner of ``category`` (:data:`CATEGORY_PAIRS`), if any."""
+    return next((b if a == category else a for a, b in CATEGORY_PAIRS if category in (a, b)), None)
+
+
+def cross_sell_persuasion(preferred, offered) -> np.ndarray:
+    """P(a contact persuades a customer with ``preferred`` category to buy ``offered``), per
+    customer (:data:`CROSS_SELL_RESPONSE`)."""
+    partner = pd.Series(preferred, dtype=object).map(partner_of).to_numpy()
+    hit = partner == np.asarray(offered, dtype=object)
+    return np.where(hit, CROSS_SELL_RESPONSE["partner of the preferred category"],
+                    CROSS_SELL_RESPONSE["other category"])
 
 #: Per category: stock-code prefix and ``(product name, list price, margin rate)``.
 _PRODUCTS: dict[str, tuple[str, list[tuple[str, float, float]]]] = {

@@ -34,7 +34,14 @@ import pandas as pd
 from scipy import stats
 
 from ..core.io import atomic_write_csv, atomic_write_text
-from .catalogue import CATEGORIES, CATEGORY_PAIRS, PAIR_STRENGTH
+from .catalogue import (
+    CATEGORIES,
+    CATEGORY_PAIRS,
+    CROSS_SELL_RESPONSE,
+    PAIR_STRENGTH,
+    PREFERRED_SHARE,
+    catalogue,
+)
 from .line_export import LINE_FORMATS, order_lines_from_orders, write_line_export
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
@@ -45,8 +52,9 @@ log = logging.getLogger(__name__)
 
 TRUTH_DIR = "_truth"
 #: Bumped whenever the same seed would write different files; a cached company folder of
-#: another version is generated again (``run.sources``). 2: planted category pairs.
-GENERATOR_VERSION = 2
+#: another version is generated again (``run.sources``). 2: planted category pairs. 3: the product
+#: catalogue (``products.csv``) and each customer's preferred category in the truth.
+GENERATOR_VERSION = 3
 
 #: Planted data-quality problems and their rates (share of the rows of the named table).
 PROBLEM_RATES: dict[str, float] = {
@@ -320,8 +328,8 @@ def _order_lines(cfg, people, truth, orders, rng):
         from_dm = (camp_ch.astype(str).str.endswith("DM")).to_numpy()
         from_em = (camp_ch.astype(str).str.endswith("EM")).to_numpy()
         channel = np.where(from_dm, "catalogue", np.where(from_em, "web", channel))
-    pref_cat = rng.integers(0, len(CATEGORIES), cfg.n_customers)[ci]
-    cat = np.where(rng.random(m) < 0.6, pref_cat, rng.integers(0, len(CATEGORIES), m))
+    preferred = rng.integers(0, len(CATEGORIES), cfg.n_customers)
+    cat = np.where(rng.random(m) < PREFERRED_SHARE, preferred[ci], rng.integers(0, len(CATEGORIES), m))
     cat = _category_chain(cat, ci, np.random.default_rng([cfg.seed, 19]))
     amount = np.round(np.maximum(draw_spend(truth["nu_spend_rate"].to_numpy(), ci,
                                             p_spend=cfg.p_spend, rng=rng), 1.0), 2)
@@ -351,7 +359,7 @@ def _order_lines(cfg, people, truth, orders, rng):
     ret["returned_order_id"] = ret["order_id"]
     ret["order_id"] = np.char.add("R", np.char.zfill(np.arange(1, len(ret) + 1).astype(str), 7))
     lines = pd.concat([sales, ret], ignore_index=True).sort_values("order_ts", kind="stable")
-    return lines.reset_index(drop=True)
+    return lines.reset_index(drop=True), preferred
 
 
 def _contacts_table(people, contacts, lines):
@@ -588,7 +596,7 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     people = _people(cfg, traits, rng)
     orders, truth = _orders(cfg, people, traits, rng)
     orders, contacts, camp_truth = _campaign_effects(cfg, people, truth, orders, rng)
-    lines = _order_lines(cfg, people, truth, orders, rng)
+    lines, preferred = _order_lines(cfg, people, truth, orders, rng)
     contact_table = _contacts_table(people, contacts, lines)
     customers, tx, dup_truth, problems, final_lines = _plant_problems(cfg, people, lines, rng)
     campaigns = pd.DataFrame([{
@@ -596,6 +604,8 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
         "start_date": c.start, "response_window_days": c.window_days,
         "contact_cost": c.contact_cost, "offer": c.offer} for c in CAMPAIGNS])
     truth = truth.merge(people[["customer_id", "age"]], on="customer_id")
+    truth["preferred_category"] = truth["customer_id"].map(
+        dict(zip(people["customer_id"], np.asarray(CATEGORIES, dtype=object)[preferred])))
     problems["row"] = _data_rows(problems, customers, tx)
 
     atomic_write_csv(customers, out / "customers.csv")
@@ -611,6 +621,7 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
                                          duplicates=dup_truth)
         write_line_export(export, out, line_format)
     atomic_write_csv(campaigns, out / "campaigns.csv")
+    atomic_write_csv(catalogue(), out / "products.csv")
     atomic_write_csv(contact_table, out / "campaign_contacts.csv")
     atomic_write_csv(truth, out / TRUTH_DIR / "customers.csv")
     atomic_write_csv(dup_truth, out / TRUTH_DIR / "duplicates.csv")
@@ -622,6 +633,8 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     atomic_write_csv(_orders_truth(final_lines, dup_truth), out / TRUTH_DIR / "orders.csv")
     params = asdict(cfg) | {
         "generator_version": GENERATOR_VERSION,
+        "preferred_category_share": PREFERRED_SHARE,
+        "cross_sell_response": CROSS_SELL_RESPONSE,
         "time_unit": "days",
         "campaigns": [asdict(c) for c in CAMPAIGNS],
         "test_accounts": N_TEST_ACCOUNTS,

@@ -10,6 +10,15 @@ contacted customer who would not have bought in the response window is *persuade
 purchase with probability ``τ``; one who would have bought is *put off* (the window's first
 purchase does not happen) with probability ``κ``.
 
+Every purchase has a category drawn from the customer's own mix — their preferred category
+(``_truth/customers.csv``) with probability :data:`~dbmlib.demo.catalogue.PREFERRED_SHARE`,
+else any, with the planted pairs' sequence on top. A **cross-sell** campaign (``groups`` with
+an ``offer`` column: the category each listed customer is offered) works on that category
+only: a contacted active customer who would not have bought the offered category in the
+window buys it with the probability of
+:func:`~dbmlib.demo.catalogue.cross_sell_persuasion` (higher for the planted partner of their
+preferred category); nobody is put off; a response is a purchase of the offered category.
+
 Who is alive at the end of a period is kept for the next round (``_world_state.csv`` in the
 round's feedback folder), so round after round the world is one process, not a fresh draw.
 """
@@ -24,7 +33,8 @@ import pandas as pd
 
 from ..campaign.writeback import write_back
 from ..core.io import atomic_write_csv
-from .retail_demo import CATEGORIES, CHANNELS, RetailDemoConfig, response_rules
+from .catalogue import PREFERRED_SHARE, cross_sell_persuasion
+from .retail_demo import CATEGORIES, CHANNELS, RetailDemoConfig, _category_chain, response_rules
 from .truth import generated_ids
 
 __all__ = ["RoundOutcome", "period_start", "simulate_round", "world_state", "write_round"]
@@ -117,6 +127,19 @@ def _purchases(lam, p, alive, days, rng):
     return np.concatenate(who), np.concatenate(when), alive
 
 
+def _categories(who, preferred, rng):
+    """A category (position in :data:`CATEGORIES`) for each purchase of customer position
+    ``who`` (in time order per customer): the customer's ``preferred`` one with probability
+    :data:`PREFERRED_SHARE`, else any, then the planted pairs' sequence."""
+    cat = np.where(rng.random(len(who)) < PREFERRED_SHARE, preferred[who], rng.integers(0, len(CATEGORIES), len(who)))
+    return _category_chain(cat, who, rng) if len(who) else cat
+
+
+def _preferred(truth: pd.DataFrame) -> np.ndarray:
+    """Each generated customer's preferred category as a position in :data:`CATEGORIES`."""
+    return pd.Index(CATEGORIES).get_indexer(truth["preferred_category"].astype(object))
+
+
 def simulate_round(folder, groups: pd.DataFrame, customers: pd.DataFrame, *, channel: str, start,
                    period_days: int, window_days: int, contact_cost: float, campaign_id: str, seed: int,
                    feedback_folder=None, id_map: pd.DataFrame | None = None,
@@ -136,41 +159,60 @@ def simulate_round(folder, groups: pd.DataFrame, customers: pd.DataFrame, *, cha
     lam = truth["lam_per_day"].fillna(0.0).to_numpy()
     p = truth["p_dropout"].fillna(1.0).to_numpy()
     who, day, alive_end = _purchases(lam, p, alive.to_numpy(), period_days, rng)
+    crng = np.random.default_rng([seed, 19])  # categories: their own stream
+    preferred = _preferred(truth)
+    cat = _categories(who, preferred, crng)
     # the campaign: who is listed, contacted, and what the contact changes
     listed = generated_ids(groups.index, truth, id_map)
     pos = truth.index.get_indexer(listed)
     known = pos >= 0
     contacted = groups["contacted"].astype(bool).to_numpy()
-    cut = float(np.quantile(lam, 0.9))
-    income = customers["income_band"].reindex(groups.index).astype(object).to_numpy()
-    age = truth["age"].to_numpy(float)[np.where(known, pos, 0)]
-    tau, kappa, _ = response_rules(channel, np.where(known, age, 40), income, np.where(known, lam[pos], 0), sure_cut=cut)
-    wi = np.flatnonzero(day < window_days)
+    at = np.where(known, pos, 0)
+    offered = None if "offer" not in groups else pd.Index(CATEGORIES).get_indexer(groups["offer"].astype(object))
+    if offered is None:
+        cut = float(np.quantile(lam, 0.9))
+        income = customers["income_band"].reindex(groups.index).astype(object).to_numpy()
+        age = truth["age"].to_numpy(float)[at]
+        tau, kappa, _ = response_rules(channel, np.where(known, age, 40), income, np.where(known, lam[pos], 0),
+                                       sure_cut=cut)
+        share = np.ones(len(pos))
+        counts = np.ones(len(who), bool)  # any purchase is a response
+    else:
+        pref_names = np.asarray(CATEGORIES, dtype=object)[preferred[at]]
+        offer_names = np.asarray(CATEGORIES + [None], dtype=object)[offered]
+        tau, kappa = np.where(offered >= 0, cross_sell_persuasion(pref_names, offer_names), 0.0), np.zeros(len(pos))
+        share = PREFERRED_SHARE * (preferred[at] == offered) + (1 - PREFERRED_SHARE) / len(CATEGORIES)
+        offer_of = np.full(len(truth), -2)
+        offer_of[pos[known]] = offered[known]
+        counts = cat == offer_of[who]  # only a purchase of the offered category is a response
+    wi = np.flatnonzero((day < window_days) & counts)
     first = (pd.DataFrame({"who": who[wi], "day": day[wi], "i": wi}).sort_values(["day", "i"])
-             .drop_duplicates("who").set_index("who")["i"])  # each buyer's first window purchase
+             .drop_duplicates("who").set_index("who")["i"])  # each buyer's first window response
     natural = known & np.isin(pos, first.index.to_numpy())
-    was_alive = known & alive.to_numpy()[np.where(known, pos, 0)]
+    was_alive = known & alive.to_numpy()[at]
     put_off = contacted & natural & (rng.random(len(pos)) < kappa)
     persuaded = contacted & ~natural & was_alive & (rng.random(len(pos)) < tau)
     keep = np.ones(len(who), bool)
     keep[first.reindex(pos[put_off]).dropna().astype(int).to_numpy()] = False  # they do not buy
+    extra = offered[persuaded] if offered is not None else _categories(pos[persuaded], preferred, crng)
     who = np.concatenate([who[keep], pos[persuaded]])
     day = np.concatenate([day[keep], rng.uniform(0, window_days, int(persuaded.sum()))])
+    cat = np.concatenate([cat[keep], extra])
     cfg = RetailDemoConfig()
     nu = truth["nu_spend_rate"].fillna(1.0).to_numpy()
     amount = np.round(np.maximum(rng.gamma(cfg.p_spend, 1.0 / nu[who]), 1.0), 2)
     order = np.lexsort((day, who))
-    who, day, amount = who[order], day[order], amount[order]
+    who, day, amount, cat = who[order], day[order], amount[order], cat[order]
     ts = start + pd.to_timedelta(np.round(day * 24 * 60), unit="min")
     purchases = pd.DataFrame({
         "order_id": [f"{i:07d}" for i in range(len(who))],
         "customer_id": truth.index.to_numpy()[who], "order_ts": ts, "amount": amount,
-        "channel": rng.choice(CHANNELS, len(who)), "category": rng.choice(CATEGORIES, len(who))})
-    # responses of the listed customers: their purchases in the window
-    win = purchases[day < window_days].drop_duplicates("customer_id")
-    by_person = win.set_index("customer_id")
+        "channel": rng.choice(CHANNELS, len(who)), "category": np.asarray(CATEGORIES, dtype=object)[cat]})
+    # responses of the listed customers: their (offered-category) purchases in the window
+    responds = (day < window_days) & (True if offered is None else cat == offer_of[who])
+    by_person = purchases[responds].drop_duplicates("customer_id").set_index("customer_id")
     resp_ts = by_person["order_ts"].reindex(listed)
-    p0 = was_alive * (1 - np.exp(-np.where(known, lam[pos], 0) * window_days))
+    p0 = was_alive * (1 - np.exp(-np.where(known, lam[pos], 0) * window_days * share))
     contacts = groups.assign(
         responded=resp_ts.notna().to_numpy(), response_ts=resp_ts.to_numpy(),
         response_revenue=by_person["amount"].reindex(listed).fillna(0.0).to_numpy(),

@@ -23,8 +23,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
-from ..core.db import read_frame, table_exists
-from ..segment.baskets import lift_matrix, sales_lines
+from ..core.db import table_exists
+from ..segment.baskets import lift_matrix, read_order_lines, sales_lines
+from ..segment.margins import item_margin_rates, read_catalogue
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
            "offer_hit_rates"]
@@ -137,24 +138,37 @@ def evaluate_next_offer(order_lines: pd.DataFrame, end=None, horizon_days: int =
 @dataclass
 class OfferResult:
     """What 04 shows and stores: the time-split ``evaluation`` (one row per method), the
-    ``offers`` (customer, item, probability, expected revenue, rank) at the end of the data,
-    and ``skipped``: why there are none, in words ("" when they exist)."""
+    ``offers`` (customer, item, probability, order value, expected revenue, margin rate and its
+    source, expected margin, rank) at the end of the data, and ``skipped``: why there are
+    none, in words ("" when they exist)."""
 
     evaluation: pd.DataFrame = field(default_factory=pd.DataFrame)
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: str = ""
 
+    def by_item(self) -> pd.DataFrame:
+        """Per offered item: the customers whose best offer (rank 1) it is, their mean
+        probability of buying it, and the margin rate and expected margin of those offers."""
+        if self.offers.empty:
+            return pd.DataFrame()
+        item = self.offers.columns[1]
+        best = self.offers[self.offers["rank"] == 1]
+        return best.groupby(item).agg(customers=("customer_id", "size"), mean_probability=("probability", "mean"),
+                                      margin_rate=("margin_rate", "mean"), expected_margin=("expected_margin", "sum"),
+                                      ).sort_values("customers", ascending=False)
+
 
 def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", random_state: int = 0,
-                     train_periods: int = 3) -> OfferResult:
+                     train_periods: int = 3, margin: float = 0.35) -> OfferResult:
     """Evaluate the model on a time split (:func:`evaluate_next_offer`), then refit it on the
     cutoffs up to the end of the data and score every customer's not-yet-bought items: the
-    ``offers`` table (expected revenue = probability × the item's mean order-line amount;
-    rank 1 = the best offer of each customer)."""
+    ``offers`` table (``order_value`` = the item's mean order-line amount, expected revenue =
+    probability × order value, expected margin = expected revenue × the item's margin rate from
+    the product catalogue, or ``margin`` where the source has none — ``margin_source`` says
+    which; rank 1 = the item each customer is most likely to buy)."""
     if not table_exists(con, "order_lines"):
         return OfferResult(skipped="no order_lines table: run 02_cleaning of this version first")
-    lines = read_frame(con, "SELECT order_id, customer_id, order_ts, category, product_id, amount, returned_order_id "
-                            "FROM order_lines")
+    lines = read_order_lines(con)
     items = sales_lines(lines, level)["item"].nunique()
     if items < 3:
         return OfferResult(skipped=f"the source has {items} known {level} value(s): nothing to offer "
@@ -166,8 +180,14 @@ def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", ra
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
     now = offer_frame(lines, end, horizon_days, level)
     value = sales_lines(lines, level).groupby("item")["amount"].mean()
+    rates = item_margin_rates(lines, read_catalogue(con), level)
     offers = now[["customer_id", "item"]].assign(probability=model.predict_proba(now)[:, 1])
-    offers["expected_revenue"] = (offers["probability"] * offers["item"].map(value)).round(2)
+    offers["order_value"] = offers["item"].map(value).round(2)
+    offers["expected_revenue"] = (offers["probability"] * offers["order_value"]).round(2)
+    offers["margin_rate"] = offers["item"].map(rates).astype("float64")
+    offers["margin_source"] = np.where(offers["margin_rate"].notna(), "catalogue", "margin parameter")
+    offers["margin_rate"] = offers["margin_rate"].fillna(margin)
+    offers["expected_margin"] = (offers["expected_revenue"] * offers["margin_rate"]).round(2)
     offers = offers.sort_values(["customer_id", "probability", "item"], ascending=[True, False, True], kind="stable")
     offers["rank"] = offers.groupby("customer_id").cumcount() + 1
     return OfferResult(evaluation, offers.rename(columns={"item": level}).reset_index(drop=True))

@@ -8,5 +8,6 @@ The public names of the modules below (each module's ``__all__``).
 from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
-    'baskets', 'clusters', 'cohorts', 'concentration', 'customer_table', 'explorer', 'rfm'
+    'baskets', 'clusters', 'cohorts', 'concentration', 'customer_table', 'explorer', 'margins', 'products',
+    'rfm'
 ])

@@ -18,17 +18,26 @@ unknown categories are left out of baskets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
-from ..core.db import read_frame, table_exists
+from ..core.db import read_frame
 
-__all__ = ["ProductAnalysis", "adoption_sequence", "association_rules_table", "basket_matrix", "category_mix",
-           "category_summary", "lift_matrix", "pair_rules_sql", "product_analysis", "sales_lines"]
+__all__ = ["adoption_sequence", "association_rules_table", "basket_matrix", "category_mix", "category_summary",
+           "lift_matrix", "pair_rules_sql", "read_order_lines", "sales_lines"]
 
 _LEVELS = {"category": "category", "product": "product_id"}
+
+
+def read_order_lines(con) -> pd.DataFrame:
+    """The columns of the clean ``order_lines`` that product analysis uses (``product_id`` and
+    ``product_name`` empty when the table lacks them)."""
+    have = set(con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'order_lines'")
+               .df()["column_name"])
+    cols = ["order_id", "customer_id", "order_ts", "category", "product_id", "product_name", "amount",
+            "returned_order_id"]
+    return read_frame(con, "SELECT " + ", ".join(c if c in have else f"NULL::VARCHAR AS {c}" for c in cols)
+                      + " FROM order_lines")
 
 
 def sales_lines(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
@@ -159,67 +168,3 @@ def pair_rules_sql(con, table: str = "order_lines", *, level: str = "category", 
         WHERE sa.s >= ? AND sc.s >= ? AND p.s >= ? AND p.s / (sa.s * sc.s) >= ?
         ORDER BY lift DESC, support DESC, antecedent, consequent"""
     return con.execute(sql, [min_support, min_support, min_support, min_lift]).df()
-
-
-@dataclass
-class ProductAnalysis:
-    """What 03 shows of products: the ``categories`` table, the rules at order level
-    (``order_rules``: bought in the same order) and customer level (``customer_rules``: bought
-    by the same customer), and ``skipped``: why a part could not run, in words."""
-
-    categories: pd.DataFrame = field(default_factory=pd.DataFrame)
-    order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
-    customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
-    mixes: dict = field(default_factory=dict)
-    customer_lift: pd.DataFrame = field(default_factory=pd.DataFrame)
-    adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
-    skipped: list = field(default_factory=list)
-    top: int = 15
-
-    def tables(self) -> dict:
-        """The non-empty tables under report titles (rules: the ``top`` strongest by lift)."""
-        named = {"Categories: revenue, penetration and repeat rate": self.categories,
-                 **{f"Category mix by {by.replace('_', ' ')} (share of each group's revenue)": mix
-                    for by, mix in self.mixes.items()},
-                 "Adoption: first category → the next new one": self.adoption.head(self.top),
-                 "Rules — bought in the same order": self.order_rules.head(self.top),
-                 "Rules — bought by the same customer": self.customer_rules.head(self.top)}
-        return {title: table for title, table in named.items() if len(table)}
-
-    def summary(self) -> str:
-        """What could not be analysed, in one sentence ("" when everything ran)."""
-        return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
-
-
-def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category",
-                     groups: pd.DataFrame | None = None) -> ProductAnalysis:
-    """Categories and market baskets of the clean ``order_lines`` (see the module docstring),
-    the category mix of each grouping in ``groups`` (customer id → segment, region, age band …;
-    columns with one value only, or all "unknown", are skipped) and the adoption sequence;
-    parts the source cannot support are skipped with the reason (CDNOW has no categories; an
-    order-level export has one category per order, so only customer-level rules exist)."""
-    out = ProductAnalysis()
-    if not table_exists(con, "order_lines"):
-        out.skipped.append("no order_lines table: run 02_cleaning of this version first")
-        return out
-    lines = read_frame(con, "SELECT order_id, customer_id, order_ts, category, product_id, amount, "
-                            "returned_order_id FROM order_lines")
-    out.categories = category_summary(lines, level)
-    if len(out.categories) < 2:
-        out.skipped.append(f"the source has {len(out.categories)} known {level} value(s): no {level} analysis "
-                           "or baskets (a transactions file with a category or product column enables them)")
-        return out
-    for by in ([] if groups is None else groups.columns):
-        if groups[by].astype(str).replace("unknown", pd.NA).nunique() > 1:
-            out.mixes[by] = category_mix(lines, groups[by], level)
-    out.adoption = adoption_sequence(lines, level)
-    for by in ("order", "customer"):
-        baskets = basket_matrix(lines, level, by)
-        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
-        setattr(out, f"{by}_rules", rules)
-        out.customer_lift = lift_matrix(baskets) if by == "customer" else out.customer_lift
-        if rules.empty:
-            multi = int((baskets.sum(axis=1) > 1).sum())
-            out.skipped.append(f"no {by}-level rules with support ≥ {min_support:g} and lift ≥ {min_lift:g} "
-                               f"({multi:,} of {len(baskets):,} {by}s hold more than one {level})")
-    return out

@@ -1,0 +1,105 @@
+"""What 03 shows of products: one call (:func:`product_analysis`) that reads the clean
+``order_lines`` (and the ``products`` catalogue when the source has one) and assembles the
+category and product tables, the category mix per customer group, the adoption sequence and
+the association rules at order and customer level — skipping, with the reason in words,
+whatever the source cannot support.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..core.db import table_exists
+from .baskets import (
+    adoption_sequence,
+    association_rules_table,
+    basket_matrix,
+    category_mix,
+    category_summary,
+    lift_matrix,
+    read_order_lines,
+)
+from .margins import item_margin_rates, product_summary, read_catalogue, with_margins
+
+__all__ = ["ProductAnalysis", "product_analysis"]
+
+
+@dataclass
+class ProductAnalysis:
+    """What 03 shows of products: the ``categories`` table (with margin rate and gross margin
+    when the source has a catalogue), the ``products`` table (where the lines carry product
+    ids), the rules at order level
+    (``order_rules``: bought in the same order) and customer level (``customer_rules``: bought
+    by the same customer), and ``skipped``: why a part could not run, in words."""
+
+    categories: pd.DataFrame = field(default_factory=pd.DataFrame)
+    products: pd.DataFrame = field(default_factory=pd.DataFrame)
+    order_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    customer_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mixes: dict = field(default_factory=dict)
+    customer_lift: pd.DataFrame = field(default_factory=pd.DataFrame)
+    adoption: pd.DataFrame = field(default_factory=pd.DataFrame)
+    skipped: list = field(default_factory=list)
+    top: int = 15
+
+    def tables(self) -> dict:
+        """The non-empty tables under report titles (rules: the ``top`` strongest by lift)."""
+        named = {"Categories: revenue, penetration and repeat rate": self.categories,
+                 f"Products: the {self.top} with the most revenue": self.products.head(self.top),
+                 **{f"Category mix by {by.replace('_', ' ')} (share of each group's revenue)": mix
+                    for by, mix in self.mixes.items()},
+                 "Adoption: first category → the next new one": self.adoption.head(self.top),
+                 "Rules — bought in the same order": self.order_rules.head(self.top),
+                 "Rules — bought by the same customer": self.customer_rules.head(self.top)}
+        return {title: table for title, table in named.items() if len(table)}
+
+    def stored(self) -> dict:
+        """``{"association_rules": …}`` — the rules of both basket levels in one table (column
+        ``basket``: order or customer) — or ``{}`` when no rule was found."""
+        rules = [r.assign(basket=by) for by, r in (("order", self.order_rules), ("customer", self.customer_rules))
+                 if len(r)]
+        return {"association_rules": pd.concat(rules, ignore_index=True)} if rules else {}
+
+    def summary(self) -> str:
+        """What could not be analysed, in one sentence ("" when everything ran)."""
+        return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
+
+
+def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category",
+                     groups: pd.DataFrame | None = None) -> ProductAnalysis:
+    """Categories and market baskets of the clean ``order_lines`` (see the module docstring),
+    the category mix of each grouping in ``groups`` (customer id → segment, region, age band …;
+    columns with one value only, or all "unknown", are skipped) and the adoption sequence;
+    parts the source cannot support are skipped with the reason (CDNOW has no categories; an
+    order-level export has one category per order, so only customer-level rules exist; without
+    a catalogue there are no margins)."""
+    out = ProductAnalysis()
+    if not table_exists(con, "order_lines"):
+        out.skipped.append("no order_lines table: run 02_cleaning of this version first")
+        return out
+    lines = read_order_lines(con)
+    catalogue = read_catalogue(con)
+    out.categories = with_margins(category_summary(lines, level), item_margin_rates(lines, catalogue, level))
+    out.products = product_summary(lines, catalogue)
+    if catalogue is None:
+        out.skipped.append("no product catalogue (products.csv with margin rates): no margins")
+    if len(out.categories) < 2:
+        out.skipped.append(f"the source has {len(out.categories)} known {level} value(s): no {level} analysis "
+                           "or baskets (a transactions file with a category or product column enables them)")
+        return out
+    for by in ([] if groups is None else groups.columns):
+        if groups[by].astype(str).replace("unknown", pd.NA).nunique() > 1:
+            out.mixes[by] = category_mix(lines, groups[by], level)
+    out.adoption = adoption_sequence(lines, level)
+    for by in ("order", "customer"):
+        baskets = basket_matrix(lines, level, by)
+        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
+        setattr(out, f"{by}_rules", rules)
+        out.customer_lift = lift_matrix(baskets) if by == "customer" else out.customer_lift
+        if rules.empty:
+            multi = int((baskets.sum(axis=1) > 1).sum())
+            out.skipped.append(f"no {by}-level rules with support ≥ {min_support:g} and lift ≥ {min_lift:g} "
+                               f"({multi:,} of {len(baskets):,} {by}s hold more than one {level})")
+    return out
