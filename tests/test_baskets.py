@@ -57,6 +57,14 @@ def test_rules_equal_a_brute_force_count():
     con.register("order_lines", _lines())
     pd.testing.assert_frame_equal(_keyed(pair_rules_sql(con, min_support=0.05, min_lift=0.0)), expected,
                                   check_exact=False, rtol=1e-12)
+    # lines without a basket key belong to no basket (both paths): supports stay those of the ten orders
+    keyless = pd.concat([_lines(), _lines().head(3).assign(order_id=None, customer_id=None)], ignore_index=True)
+    con.register("keyless", keyless)
+    pd.testing.assert_frame_equal(_keyed(pair_rules_sql(con, "keyless", min_support=0.05, min_lift=0.0)), expected,
+                                  check_exact=False, rtol=1e-12)
+    assert basket_matrix(keyless, "category", "order").equals(baskets)
+    with pytest.raises(ValueError, match="level must be"):
+        pair_rules_sql(con, level="brand")
     # A and B: support 0.5, confidence 5/6, lift (5/6)/0.6 — the strongest pair by lift is first
     top = association_rules_table(baskets, min_support=0.05, min_lift=1.0).iloc[0]
     assert (top["support"], round(top["lift"], 6)) == (0.5, round((5 / 6) / 0.6, 6))
@@ -148,7 +156,7 @@ def test_product_analysis_mixes_skip_groupings_without_information():
     assert result.products.loc["A-1", "revenue"] == 60.0 and "margin_rate" not in result.products
     assert "No product catalogue" in result.summary()
     stored = result.stored()["association_rules"]
-    assert set(stored["basket"]) == {"order", "customer"}
+    assert set(stored.index.get_level_values("basket")) == {"order", "customer"}
     assert len(stored) == len(result.order_rules) + len(result.customer_rules)
 
 

@@ -157,3 +157,51 @@ def test_policies_side_by_side_on_the_same_world(default_demo):
     assert max(summary.loc["response", "true_profit"], summary.loc["uplift", "true_profit"]) > \
         summary.loc["segment", "true_profit"]
     con.close()
+
+
+def test_a_cross_sell_offer_works_on_the_offered_category_by_the_planted_rule(small):
+    """Every contacted customer is offered the planted partner of their preferred category or
+    another one; the world persuades them at the two planted rates, a response is a purchase of
+    the offered category, natural purchases follow each customer's mix, and the control group
+    measures the truth."""
+    from dbmlib.demo.catalogue import CATEGORIES, CROSS_SELL_RESPONSE, PREFERRED_SHARE, partner_of
+
+    src, truth = small
+    ids = truth.index[truth["buyer"].astype(bool) & truth["alive_at_end"].astype(bool)]
+    groups = campaign.assign_groups(ids, control_share=0.5, seed=0)
+    pref = truth.loc[ids, "preferred_category"]
+    partner = pref.map(partner_of)
+    other = pref.map(lambda c: next(x for x in CATEGORIES if x not in (c, partner_of(c))))
+    half = np.arange(len(ids)) % 2 == 0
+    groups["offer"] = np.where(half, partner.to_numpy(), other.to_numpy())
+    customers = pd.DataFrame({"income_band": "low"}, index=truth.index)
+    out = simulate_round(src, groups, customers, channel="email", start="2025-07-01", period_days=60,
+                         window_days=30, contact_cost=0.05, campaign_id="X", seed=9)
+    c = out.contacts.set_index("customer_id")
+    assert not c["put_off"].any() and not c.loc[~c["contacted"], "persuaded"].any()
+    # persuasion rates among contacted customers who were alive and had no natural purchase of the offer
+    p = out.purchases.merge(c["offer"], left_on="customer_id", right_index=True)
+    natural = set(p.loc[(p["category"] == p["offer"]) & (p["order_ts"] < pd.Timestamp("2025-07-31"))
+                        & ~p["customer_id"].isin(c.index[c["persuaded"]]), "customer_id"])
+    at_risk = c[c["contacted"] & ~c.index.isin(natural)]
+    for is_partner, rate in ((True, CROSS_SELL_RESPONSE["partner of the preferred category"]),
+                             (False, CROSS_SELL_RESPONSE["other category"])):
+        sub = at_risk[(at_risk["offer"] == partner.reindex(at_risk.index)) == is_partner]
+        n = len(sub)
+        assert abs(sub["persuaded"].mean() - rate) < 4 * np.sqrt(rate * (1 - rate) / n), (is_partner, sub["persuaded"].mean(), n)
+    # a response is a purchase of the offered category in the window
+    first = p[(p["category"] == p["offer"]) & (p["order_ts"] < pd.Timestamp("2025-07-31"))]
+    assert set(first["customer_id"]) == set(c.index[c["responded"]])
+    # natural purchases follow the customer's mix: a customer's first purchase of the period is in
+    # their preferred category with probability 0.6 + 0.4 / 6 (later ones may switch to the partner)
+    mix = out.purchases.assign(pref=out.purchases["customer_id"].map(truth["preferred_category"]))
+    first_of_period = mix.sort_values("order_ts").drop_duplicates("customer_id")
+    first_of_period = first_of_period[~first_of_period["customer_id"].isin(c.index[c["persuaded"]])]
+    share, n = (first_of_period["category"] == first_of_period["pref"]).mean(), len(first_of_period)
+    expected = PREFERRED_SHARE + (1 - PREFERRED_SHARE) / len(CATEGORIES)
+    assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / n), (share, expected, n)
+    # the control group measures the truth: the lift interval holds the realised incremental responders
+    res = campaign.evaluate_ab(out.contacts).iloc[0]
+    treated = c[c["contacted"]]
+    assert res["incremental_responders_lo"] <= treated["persuaded"].sum() <= res["incremental_responders_hi"]
+    assert res["incremental_responders_lo"] <= treated["true_uplift"].sum() <= res["incremental_responders_hi"]

@@ -22,16 +22,23 @@ import numpy as np
 import pandas as pd
 
 from ..core.db import read_frame, table_exists
+from ..core.lineage import StaleTableError, require_inputs
 
-__all__ = ["OFFER_LABEL", "attach_offers", "best_offers", "offer_lift", "read_offers"]
+__all__ = ["OFFER_LABEL", "attach_offers", "best_offers", "offer_lift", "offer_mix", "read_offers"]
 
 #: The ``offer`` of a cross-sell campaign's ``campaigns`` row.
 OFFER_LABEL = "next best offer (cross-sell)"
 
 
-def read_offers(con) -> pd.DataFrame | None:
-    """The ``offers`` table of stage 04, or ``None`` when the source has none (no categories)."""
+def read_offers(con, *, source: str) -> pd.DataFrame | None:
+    """The ``offers`` table of stage 04, or ``None`` when the source has none (no categories) or
+    the table was built from another source or older clean tables (04 skipped its offers this
+    time)."""
     if not table_exists(con, "offers"):
+        return None
+    try:
+        require_inputs(con, ["offers"], source=source, stage="05_campaigns")
+    except StaleTableError:
         return None
     offers = read_frame(con, "SELECT * FROM offers")
     return offers if len(offers) else None
@@ -58,7 +65,7 @@ def best_offers(offers: pd.DataFrame, *, lift: float, contact_cost: float) -> pd
     (the category), ``p_offer``, ``offer_value``, ``margin_rate``, ``incremental_probability``
     and ``profit_by_offer`` (expected incremental margin − ``contact_cost``). Ties go to the
     offer ranked first by probability."""
-    item = offers.columns[1]
+    item = "category" if "category" in offers else "product"
     p = offers["probability"].to_numpy(float)
     incremental = np.minimum(lift * p, 1.0 - p)
     out = pd.DataFrame({"customer_id": offers["customer_id"].to_numpy(), "offer": offers[item].to_numpy(),
@@ -77,3 +84,14 @@ def attach_offers(groups: pd.DataFrame, plan: pd.DataFrame, rule: str) -> pd.Dat
     if rule != "offer":
         return groups
     return groups.assign(offer=plan["offer"].reindex(groups.index).to_numpy())
+
+
+def offer_mix(plan: pd.DataFrame, targets) -> pd.DataFrame:
+    """The listed customers of a cross-sell plan by offered category: how many, their mean
+    P(buying it) and incremental probability, and the expected incremental margin net of the
+    contact cost (the sum of ``profit_by_offer``)."""
+    listed = plan.reindex(pd.Index(targets)).dropna(subset=["offer"])
+    return listed.groupby("offer").agg(customers=("p_offer", "size"), mean_p_offer=("p_offer", "mean"),
+                                       mean_incremental_probability=("incremental_probability", "mean"),
+                                       expected_incremental_margin=("profit_by_offer", "sum"),
+                                       ).sort_values("customers", ascending=False)

@@ -168,6 +168,6 @@ def eligible_pool(plan: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
 
 def plan_table(groups: pd.DataFrame, plan: pd.DataFrame, campaign_id: str) -> pd.DataFrame:
     """The stored ``campaign_plan``: each listed customer's group and scores, by customer id."""
-    out = groups.join(plan.drop(columns=[c for c in ("expected_spend",) if c in plan]), how="left")
+    out = groups.join(plan.drop(columns=[c for c in plan if c == "expected_spend" or c in groups]), how="left")
     out.insert(0, "campaign_id", campaign_id)
     return out.rename_axis("customer_id")

@@ -23,12 +23,12 @@ _DATE_COLUMNS = {
 
 
 def date_coverage(con) -> pd.DataFrame:
-    """First and last date per source, each file's dates read the way its load decided
-    (:mod:`dbmlib.collect.conventions`)."""
+    """First and last date per source with dates (the product catalogue has none), each file's
+    dates read the way its load decided (:mod:`dbmlib.collect.conventions`)."""
     rows = []
     for name in SOURCE_ORDER:
-        table, col = SOURCES[name].table, _DATE_COLUMNS[name]
-        if not table_exists(con, table):
+        table, col = SOURCES[name].table, _DATE_COLUMNS.get(name)
+        if col is None or not table_exists(con, table):
             continue
         raw = read_frame(con, f'SELECT "{col}", _source_file FROM {table}')
         d = parse_by_file(raw, col, recorded_readings(con, table), "date", Reading())

@@ -146,12 +146,18 @@ class OfferResult:
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: str = ""
 
+    def stored(self) -> dict:
+        """``{"offers": …}`` keyed by customer and item, for the database (``{}`` when skipped)."""
+        if self.offers.empty:
+            return {}
+        return {"offers": self.offers.set_index(["customer_id", "category" if "category" in self.offers else "product"])}
+
     def by_item(self) -> pd.DataFrame:
         """Per offered item: the customers whose best offer (rank 1) it is, their mean
         probability of buying it, and the margin rate and expected margin of those offers."""
         if self.offers.empty:
             return pd.DataFrame()
-        item = self.offers.columns[1]
+        item = "category" if "category" in self.offers else "product"
         best = self.offers[self.offers["rank"] == 1]
         return best.groupby(item).agg(customers=("customer_id", "size"), mean_probability=("probability", "mean"),
                                       margin_rate=("margin_rate", "mean"), expected_margin=("expected_margin", "sum"),

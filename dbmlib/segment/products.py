@@ -60,7 +60,7 @@ class ProductAnalysis:
         ``basket``: order or customer) — or ``{}`` when no rule was found."""
         rules = [r.assign(basket=by) for by, r in (("order", self.order_rules), ("customer", self.customer_rules))
                  if len(r)]
-        return {"association_rules": pd.concat(rules, ignore_index=True)} if rules else {}
+        return {"association_rules": pd.concat(rules).set_index(["basket", "antecedent", "consequent"])} if rules else {}
 
     def summary(self) -> str:
         """What could not be analysed, in one sentence ("" when everything ran)."""
