@@ -53,3 +53,45 @@ def test_model_beats_both_baselines_on_the_seeded_demo(tmp_path):
     assert m["top1_hit_rate"] > rule["top1_hit_rate"] > pop["top1_hit_rate"]
     assert m["auc"] > rule["auc"] > pop["auc"] and m["auc"] > 0.7
     assert clone(model).get_params() == NextBestOffer().get_params() and np.all(model.classes_ == [False, True])
+
+
+def test_offers_carry_catalogue_margins_and_a_source_without_demographics_or_catalogue_runs(tmp_path):
+    """With the demo's catalogue every offer's margin rate is its category's catalogue rate; a
+    folder holding only the transactions (categories, no customers file, no catalogue) still
+    gets its product analysis and offers, at the `margin` parameter, and says what it skips."""
+    import shutil
+
+    from dbmlib.clean import cleaning
+    from dbmlib.collect import load
+    from dbmlib.demo import make_retail_demo
+    from dbmlib.demo.catalogue import catalogue
+    from dbmlib.models.next_offer import next_best_offers
+    from dbmlib.segment.products import product_analysis
+
+    src = make_retail_demo(tmp_path / "d", n_customers=1500, seed=5)
+    con = duckdb.connect()
+    load.load_folder(con, src, errors="quarantine")
+    cleaning.clean_database(con)
+    assert con.execute("SELECT count(*) FROM products").fetchone()[0] == len(catalogue()) == 54
+    result = next_best_offers(con, horizon_days=90, margin=0.99)
+    offers = result.offers
+    plain = catalogue().groupby("category")["margin_rate"].mean()  # order-level lines: no product ids
+    assert (offers["margin_source"] == "catalogue").all()
+    assert np.allclose(offers["margin_rate"], offers["category"].map(plain))
+    assert np.allclose(offers["expected_margin"], (offers["expected_revenue"] * offers["margin_rate"]).round(2), atol=0.006)
+    assert result.by_item()["customers"].sum() == offers["customer_id"].nunique()
+    assert list(result.stored()["offers"].index.names) == ["customer_id", "category"]
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(src / "transactions.csv", bare / "transactions.csv")
+    con = duckdb.connect()
+    load.load_folder(con, bare, errors="quarantine")
+    cleaning.clean_database(con)
+    customers = con.execute("SELECT * FROM customers").df().set_index("customer_id")
+    analysis = product_analysis(con, min_support=0.01, min_lift=1.2,
+                                groups=customers[["region", "age_band", "income_band"]])
+    assert len(analysis.categories) == 6 and analysis.mixes == {} and analysis.products.empty
+    assert "No product catalogue" in analysis.summary() and len(analysis.customer_rules) == 6
+    offers = next_best_offers(con, horizon_days=90, margin=0.35).offers
+    assert len(offers) and (offers["margin_source"] == "margin parameter").all() and (offers["margin_rate"] == 0.35).all()

@@ -5,10 +5,12 @@ tables."""
 import json
 
 import duckdb
+import pandas as pd
 import pytest
 
 from dbmlib.core.io import sha256_file
 from dbmlib.demo import make_retail_demo
+from dbmlib.demo.catalogue import CATEGORIES
 from tests.test_notebooks import dbm
 
 SMALL = ["-p", "n_customers=1500", "-p", "seed=4", "-p", "n_boot=3", "-p", "cv_folds=2"]
@@ -38,7 +40,9 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runs")
     db, reports = tmp / "m.duckdb", tmp / "reports"
     out = {"db": db, "reports": reports, "tmp": tmp}
-    for name, extra in (("a", []), ("b", []), ("round1", ["--round", "next"]), ("round2", ["--round", "next"])):
+    # round 1 plays a cross-sell campaign (the offers of 04), round 2 measures it and plans by uplift
+    for name, extra in (("a", []), ("b", []), ("round1", ["--round", "next", "-p", "05.target_by=offer"]),
+                        ("round2", ["--round", "next"])):
         dbm("run", "--db", str(db), "--reports-dir", str(reports), "--run-name", name, *extra, *SMALL)
         out[name] = checksums(db)
         out[f"{name}.feedback"] = sorted(p.name for p in tmp.glob("m.feedback/*/*/*"))
@@ -73,6 +77,13 @@ def test_the_loop_advances_one_recorded_round_at_a_time(runs):
     # round 1 measured nothing new; round 2 measures round 1's campaign as a past campaign
     assert len([k for k in m2["05_campaigns"] if k.endswith(".abs_lift_lo")]) == \
         len([k for k in m1["05_campaigns"] if k.endswith(".abs_lift_lo")]) + 1
+    # the cross-sell campaign of round 1 is graded in round 2 against the world's truth, and its
+    # measured lift (lower end of the interval) replaces the assumed one
+    assert m1["05_campaigns"]["plan.rule"] == "offer" and m1["05_campaigns"]["plan.offer_lift"] == 0.3
+    assert m2["05_campaigns"]["campaign.C2025-07-EM-R1.truth_inside_interval"] is True
+    assert m2["05_campaigns"]["plan.offer_lift"] != 0.3
+    contacts = pd.read_csv(fb / "C2025-07-EM-R1" / "campaign_contacts.csv")
+    assert contacts["offer"].notna().all() and contacts["offer"].isin(CATEGORIES).all()
     # a pristine run after the loop still reads the pristine data
     dbm("run", "--db", str(runs["db"]), "--reports-dir", str(runs["reports"]), "--run-name", "c", *SMALL)
     assert metrics(runs["reports"] / "c") == metrics(runs["reports"] / "a")

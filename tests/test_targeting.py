@@ -154,3 +154,46 @@ def test_expected_list_profit_sums_the_rules_profit_over_the_list():
     assert expected_list_profit(plan, ["A", "C"], "uplift") == 5.5
     assert expected_list_profit(plan, ["A", "B", "X"], "response") == 2.0  # X not in the plan: no profit
     assert expected_list_profit(plan, ["A"], "segment") is None
+
+
+def _offers():
+    # C01: home p=0.10 (value 50, margin 0.5) ranks first by probability, but beauty p=0.08 at value
+    # 100 and margin 0.6 earns more; C02 has one offer; C03's best offer does not pay the contact
+    return pd.DataFrame({"customer_id": ["C01", "C01", "C02", "C03"], "category": ["home", "beauty", "toys", "home"],
+                         "probability": [0.10, 0.08, 0.40, 0.001], "order_value": [50.0, 100.0, 20.0, 50.0],
+                         "margin_rate": [0.5, 0.6, 0.4, 0.5], "rank": [1, 2, 1, 1]})
+
+
+def test_best_offer_is_the_one_with_the_highest_expected_incremental_margin():
+    best = campaign.best_offers(_offers(), lift=0.5, contact_cost=0.1)
+    assert best.loc["C01", "offer"] == "beauty"
+    assert best.loc["C01", "profit_by_offer"] == pytest.approx(0.5 * 0.08 * 100 * 0.6 - 0.1)  # 2.3
+    # incremental probability min(L·p, 1 − p): 0.5 × 0.4 = 0.2 for C02; at L = 2, 1 − 0.4 = 0.6 caps 0.8
+    assert best.loc["C02", "incremental_probability"] == pytest.approx(0.2)
+    assert campaign.best_offers(_offers(), lift=2.0, contact_cost=0.1).loc["C02", "incremental_probability"] == \
+        pytest.approx(0.6)
+    ids = pd.Index(["C01", "C02", "C03", "C04"], name="customer_id")
+    plan = pd.DataFrame({"p_response": 0.1, "expected_spend": 10.0}, index=ids).join(best)
+    assert targeting.targeting_rule("offer", plan) == "offer"
+    targets = targeting.target_list("offer", plan, pd.DataFrame(index=ids), pd.Series(True, index=ids),
+                                    max_size=10, contact_cost=0.1)
+    assert list(targets) == ["C01", "C02"]  # C03 loses money, C04 has no offer
+    assert targeting.expected_list_profit(plan, targets, "offer") == round(2.3 + (0.2 * 20 * 0.4 - 0.1), 2)
+    mix = campaign.offer_mix(plan, targets)
+    assert mix["customers"].to_dict() == {"beauty": 1, "toys": 1}
+    groups = campaign.assign_groups(targets, control_share=0.5, seed=0, strata=targeting.plan_strata(plan, None, "offer"))
+    groups = campaign.attach_offers(groups, plan, "offer")
+    assert groups["offer"].to_dict() == {"C01": "beauty", "C02": "toys"} and set(groups["stratum"]) == {"beauty", "toys"}
+    assert "offer" not in campaign.attach_offers(groups.drop(columns="offer"), plan, "uplift")
+
+
+def test_offer_lift_is_assumed_until_a_cross_sell_campaign_is_measured():
+    contacts = pd.DataFrame({"campaign_id": ["A", "A", "X", "X"], "customer_id": ["C1", "C2", "C1", "C2"],
+                             "offer": [None, None, "home", "home"]})
+    results = pd.DataFrame({"rel_lift": [0.4, 2.0], "rel_lift_lo": [0.1, 0.8], "rel_lift_hi": [0.7, 4.0]},
+                           index=pd.MultiIndex.from_tuples([("A", "treatment"), ("X", "treatment")],
+                                                           names=["campaign_id", "cell"]))
+    assert campaign.offer_lift(results.iloc[:1], contacts, prior=0.3)[0] == 0.3  # A is not a cross-sell
+    lift, why = campaign.offer_lift(results, contacts, prior=0.3)
+    assert lift == 0.8 and "measured on X (200%" in why and "lower end" in why
+    assert campaign.offer_lift(results, contacts.drop(columns="offer"), prior=0.3)[0] == 0.3

@@ -8,7 +8,9 @@ happen anyway — but the extra purchases the contact causes. Before the first c
 campaign that effect is an assumption: a relative lift ``L`` (the parameter ``offer_lift``), so
 the incremental probability is ``min(L · p, 1 − p)``. Once a cross-sell campaign has been
 measured (its contacts carry the offered category), the measured relative lift of the latest
-one replaces the assumption — the test-and-learn loop. The expected incremental margin of an
+one replaces the assumption — the test-and-learn loop — at the lower end of its 95 % interval:
+a relative lift over a small control rate is noisy, and a plan should not bank on its point
+estimate. The expected incremental margin of an
 offer is ``incremental probability × order value × margin rate − contact cost``; each customer
 gets their best offer, and the list is the customers with the highest positive value.
 
@@ -46,8 +48,9 @@ def read_offers(con, *, source: str) -> pd.DataFrame | None:
 
 def offer_lift(results: pd.DataFrame, contacts: pd.DataFrame, *, prior: float) -> tuple[float, str]:
     """The relative lift in buying the offered category that a contact causes: measured on the
-    latest evaluated cross-sell campaign (one whose contacts carry an ``offer``), else the
-    ``prior`` assumption. Returns the lift and where it comes from, in words."""
+    latest evaluated cross-sell campaign (one whose contacts carry an ``offer``) — the lower end
+    of its 95 % interval — else the ``prior`` assumption. Returns the lift (never below 0) and
+    where it comes from, in words."""
     if "offer" not in contacts or results is None or not len(results):
         return prior, f"assumed ({prior:.0%}): no cross-sell campaign measured yet"
     ids = contacts.loc[contacts["offer"].notna(), "campaign_id"].astype(str).unique()
@@ -56,8 +59,11 @@ def offer_lift(results: pd.DataFrame, contacts: pd.DataFrame, *, prior: float) -
     if measured.empty:
         return prior, f"assumed ({prior:.0%}): no cross-sell campaign measured yet"
     last = measured.index.get_level_values("campaign_id")[-1]
-    lift = float(measured.xs(last, level="campaign_id")["rel_lift"].mean())
-    return max(lift, 0.0), f"measured on {last} ({lift:.0%})"
+    row = measured.xs(last, level="campaign_id").iloc[0]
+    low = row.get("rel_lift_lo", np.nan)
+    use = float(row["rel_lift"] if pd.isna(low) else low)
+    interval = "" if pd.isna(low) else f", 95 % interval {low:.0%} to {row['rel_lift_hi']:.0%}; planned at its lower end"
+    return max(use, 0.0), f"measured on {last} ({row['rel_lift']:.0%}{interval})"
 
 
 def best_offers(offers: pd.DataFrame, *, lift: float, contact_cost: float) -> pd.DataFrame:
