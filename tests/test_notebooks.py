@@ -169,9 +169,15 @@ def test_run_cdnow(tmp_path):
     seg = json.loads((reports / "cd" / "metrics.json").read_text())["03_segmentation"]
     assert seg["customers"] == seg["buyers"] == 23_570
     assert "clusters.adjusted_rand_vs_truth" not in seg  # no truth for real data
+    # no categories: the product section says what it skips, the rest runs; 04 makes no offers
+    assert seg["products.categories"] == 0 and seg["baskets.order_rules"] == seg["baskets.customer_rules"] == 0
+    executed = {p.name: p.read_text() for p in (reports / "cd").glob("0[34]_*.ipynb")}
+    assert "known category value(s): no category analysis" in executed["03_segmentation.ipynb"]
+    assert "nothing to offer" in executed["04_predictive_modelling.ipynb"]
     assert seg["cohorts.count"] == 3  # CDNOW customers were all acquired in Q1 1997
     model = json.loads((reports / "cd" / "metrics.json").read_text())["04_predictive_modelling"]
     assert "response.roc_auc.gbm" not in model  # no campaign history: churn and CLV only
+    assert not [k for k in model if k.startswith("offers.")]
     assert model["scores.rows"] == 23_570 and model["churn.roc_auc.gbm"] > 0.6
     camp = json.loads((reports / "cd" / "metrics.json").read_text())["05_campaigns"]
     assert camp["plan.rule"] == "segment"  # no campaign history: plan only, by RFM segment

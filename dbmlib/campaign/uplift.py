@@ -22,7 +22,15 @@ sorted by predicted uplift, after the top ``k``:
 with ``R`` responders and ``N`` customers of each group among the top ``k`` (a ratio with
 ``N = 0`` counts as 0). Areas are trapezoids over the share of customers targeted; the
 **Qini coefficient** is the area between the model's Qini curve and the random line,
-divided by the number of customers.
+divided by the number of customers. **Normalised** (as scikit-uplift and causalml report
+it), it is that area divided by the perfect model's — the one that ranks treated responders
+first and control responders last — so 1 is perfect and 0 random, comparable across data.
+The curves also take an amount (revenue) as the outcome: ``R`` is then the summed amount.
+
+**Uplift at k** is the treated minus the control mean outcome among the top ``k`` share of
+customers by score. The **value of a targeting policy** on a held-out randomised sample is the
+inverse-propensity estimate (Horvitz–Thompson): each customer whose random assignment
+happens to equal what the policy would send counts with weight 1 / P(that assignment).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -38,9 +47,13 @@ from ..core.errors import InputError
 from ..models.propensity import PropensityModel
 from ..models.training_sets import campaign_training_set
 from .evaluation import binary_outcome
+from .meta_learners import NO_CONTACT
 
 __all__ = [
     "UPLIFT_MODELS",
+    "arm_metrics",
+    "policy_value",
+    "uplift_at_k",
     "ClassTransformationUplift",
     "TwoModelUplift",
     "UpliftComparison",
@@ -136,8 +149,20 @@ class ClassTransformationUplift(_UpliftModel):
         return 2 * self.model_.predict_proba(X)[:, 1] - 1
 
 
+def _check_pair(treatment, y) -> tuple[np.ndarray, np.ndarray]:
+    """Two groups (1 = treated, 0 = control) and a numeric outcome (0/1 or an amount)."""
+    t = binary_outcome(pd.Series(np.asarray(treatment)), name="treatment", source="uplift data").astype(int)
+    values = pd.to_numeric(pd.Series(np.asarray(y)), errors="coerce")
+    if values.isna().any():
+        raise InputError("uplift data", column="outcome", rows=np.flatnonzero(values.isna().to_numpy()) + 1,
+                         problem="missing or non-numeric outcomes", expected="0/1 responses or amounts")
+    if len(t) != len(values):
+        raise ValueError("treatment and outcome must have the same length")
+    return t, values.to_numpy(float)
+
+
 def _cumulative(y, treatment, score) -> pd.DataFrame:
-    t, y = _check(treatment, y)
+    t, y = _check_pair(treatment, y)
     order = np.lexsort((np.arange(len(y)), -np.asarray(score, float)))  # stable, best first
     t, y = t[order], y[order]
     n_t, n_c = np.cumsum(t), np.cumsum(1 - t)
@@ -173,9 +198,91 @@ def _area_above_random(curve: pd.DataFrame, col: str) -> float:
     return float(np.trapezoid(v - random_line, x))
 
 
-def qini_coefficient(y, treatment, score) -> float:
-    """Area between the Qini curve and the random line, per customer."""
-    return _area_above_random(qini_curve(y, treatment, score), "qini") / len(np.asarray(y))
+def _perfect_score(y, treatment) -> np.ndarray:
+    """The best possible ranking: treated outcomes first (largest first), control outcomes last."""
+    t, y = _check_pair(treatment, y)
+    return y * t - y * (1 - t)
+
+
+def qini_coefficient(y, treatment, score, normalize: bool = False) -> float:
+    """Area between the Qini curve and the random line, per customer; with ``normalize``, as a
+    share of the perfect model's area (1 perfect, 0 random, negative worse than random)."""
+    area = _area_above_random(qini_curve(y, treatment, score), "qini")
+    if not normalize:
+        return area / len(np.asarray(y))
+    best = _area_above_random(qini_curve(y, treatment, _perfect_score(y, treatment)), "qini")
+    return area / best if best > 0 else np.nan
+
+
+def uplift_at_k(y, treatment, score, k: float = 0.3) -> float:
+    """Treated minus control mean outcome among the top ``k`` share of customers by score
+    (NaN when either group is absent there)."""
+    t, y = _check_pair(treatment, y)
+    if not 0 < k <= 1:
+        raise ValueError(f"k is a share of customers, 0 < k <= 1, got {k}")
+    top = np.lexsort((np.arange(len(y)), -np.asarray(score, float)))[:max(1, int(np.ceil(k * len(y))))]
+    tt, yy = t[top], y[top]
+    if tt.all() or not tt.any():
+        return np.nan
+    return float(yy[tt == 1].mean() - yy[tt == 0].mean())
+
+
+def policy_value(y, treatment, policy, *, control_label=0, value_per_response=1.0, cost_per_contact=0.0,
+                 level: float = 0.95) -> dict:
+    """What following ``policy`` (the arm to send each customer, or the control label / "no
+    contact") would earn per customer, estimated on a randomised sample by inverse propensity,
+    and its gain over contacting nobody, each with a normal-approximation interval. Profit of a
+    customer = ``value × outcome − cost`` when sent an arm, ``value × outcome`` in the control;
+    value and cost may be dicts by arm. Assignment probabilities are the sample's shares."""
+    t = pd.Series(np.asarray(treatment, dtype=object))
+    pol = pd.Series(np.asarray(policy, dtype=object)).replace({NO_CONTACT: control_label})
+    y = pd.to_numeric(pd.Series(np.asarray(y)), errors="coerce").to_numpy(float)
+    if len(t) != len(y) or len(pol) != len(y):
+        raise ValueError("outcome, treatment and policy must have the same length")
+    share = t.value_counts(normalize=True)
+    unknown = sorted(set(pol) - set(share.index), key=str)
+    if unknown:
+        raise InputError("targeting policy", column="policy", problem=f"arms never assigned in the sample: {unknown}",
+                         expected=f"one of the sample's labels {sorted(share.index, key=str)}")
+
+    def by_arm(v, arm):
+        return v.get(arm, 0.0) if isinstance(v, dict) else v
+
+    arms = t.to_numpy()
+    value = t.map({a: by_arm(value_per_response, a) for a in share.index}).to_numpy(float)
+    cost = t.map({a: 0.0 if a == control_label else by_arm(cost_per_contact, a) for a in share.index}).to_numpy(float)
+    profit = value * y - cost
+    p = t.map(share).to_numpy(float)
+    follows = (t == pol).to_numpy()
+    terms = np.where(follows, profit / p, 0.0)
+    none = np.where(arms == control_label, profit / share.get(control_label, np.nan), 0.0)
+    z = norm.ppf(0.5 + level / 2)
+    n = len(y)
+
+    def ci(v):
+        m, se = float(v.mean()), float(v.std(ddof=1) / np.sqrt(n))
+        return m, m - z * se, m + z * se
+
+    estimate, lo, hi = ci(terms)
+    gain, glo, ghi = ci(terms - none) if control_label in share.index else (np.nan,) * 3
+    return {"value_per_customer": estimate, "value_lo": lo, "value_hi": hi, "gain_per_customer": gain,
+            "gain_lo": glo, "gain_hi": ghi, "customers_following": int(follows.sum()), "customers": n}
+
+
+def arm_metrics(y, treatment, effects: pd.DataFrame, *, control_label=0, k: float = 0.3) -> pd.DataFrame:
+    """For each arm (a column of ``effects``, the predicted effects), judged on that arm's and
+    the control's rows: the Qini coefficient unnormalised and normalised, the AUUC and the
+    uplift at ``k``."""
+    t = np.asarray(treatment, dtype=object)
+    y = np.asarray(y, float)
+    rows = {}
+    for arm in effects.columns:
+        keep = (t == arm) | (t == control_label)
+        tt, yy, s = (t[keep] == arm).astype(int), y[keep], effects[arm].to_numpy(float)[keep]
+        rows[arm] = {"customers": int(keep.sum()), "qini_coefficient": qini_coefficient(yy, tt, s),
+                     "qini_normalized": qini_coefficient(yy, tt, s, normalize=True), "auuc": auuc(yy, tt, s),
+                     f"uplift_at_{int(round(k * 100))}": uplift_at_k(yy, tt, s, k)}
+    return pd.DataFrame(rows).T.rename_axis("arm")
 
 
 def auuc(y, treatment, score) -> float:
@@ -184,9 +291,9 @@ def auuc(y, treatment, score) -> float:
 
 
 def uplift_by_decile(y, treatment, score, n_bins: int = 10) -> pd.DataFrame:
-    """Observed response rates of treated and control, and their difference, by decile of
-    predicted uplift (decile 1 = highest)."""
-    t, y = _check(treatment, y)
+    """Observed response rates (or mean amounts) of treated and control, and their difference,
+    by decile of predicted uplift (decile 1 = highest)."""
+    t, y = _check_pair(treatment, y)
     s = pd.Series(np.asarray(score, float))
     decile = np.ceil(s.rank(method="first", ascending=False) / len(s) * n_bins).clip(1, n_bins)
     df = pd.DataFrame({"decile": decile.astype(int), "t": t, "y": y, "score": s})

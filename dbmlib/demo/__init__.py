@@ -7,6 +7,6 @@ The public names of the modules below (each module's ``__all__``).
 from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
-    'catalogue', 'checks', 'datasets', 'grade', 'line_export', 'policies', 'retail_demo',
+    'catalogue', 'checks', 'datasets', 'experiments', 'grade', 'line_export', 'policies', 'retail_demo',
     'simulate', 'truth', 'world'
 ])
