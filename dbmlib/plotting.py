@@ -33,6 +33,7 @@ __all__ = [
     "rfm_heatmap",
     "segment_bars",
     "tracking",
+    "uplift_decile_chart",
 ]
 
 
@@ -341,6 +342,21 @@ def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:
     ax.legend()
     return _finish(fig, ax, "Qini curve: incremental responders by share targeted",
                    "share of customers targeted (highest score first)", "incremental responders")
+
+
+def uplift_decile_chart(table: pd.DataFrame, *, ax=None) -> Figure:
+    """Observed uplift (treated minus control rate, or mean amount) by decile of predicted
+    uplift (``uplift.uplift_by_decile``; decile 1 = highest), with the predicted uplift: a model
+    that ranks well falls from left to right."""
+    fig, ax = _figure(ax, figsize=(7, 4))
+    x = table.index.to_numpy()
+    ax.bar(x, table["observed_uplift"].fillna(0.0), color="#4C72B0", label="observed (treated − control)")
+    ax.plot(x, table["predicted_uplift"], marker="o", color="#DD8452", label="predicted")
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(x)
+    ax.legend()
+    return _finish(fig, ax, "Uplift by decile of predicted uplift", "decile (1 = highest predicted uplift)",
+                   "uplift")
 
 
 def alt_text(fig: Figure) -> str:

@@ -72,3 +72,19 @@ def test_frequency_recency_matrix_values_are_model_expectations():
     z = fig.axes[0].images[0].get_array()
     one = model.expected_purchases(10.0, pd.DataFrame({"frequency": [3.0], "recency": [50.0], "T": [50.0]}))
     assert z.shape == (40, 4) and z[-1, 3] == pytest.approx(one.iloc[0])
+
+
+def test_uplift_decile_chart_draws_observed_bars_and_the_predicted_line():
+    from dbmlib.campaign.uplift import uplift_by_decile
+    from dbmlib.plotting import uplift_decile_chart
+
+    rng = np.random.default_rng(0)
+    score = rng.random(2000)
+    t = rng.integers(0, 2, 2000)
+    y = (rng.random(2000) < 0.1 + 0.2 * score * t).astype(int)
+    table = uplift_by_decile(y, t, score)
+    fig = uplift_decile_chart(table)
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 12) for p in ax.patches] == table["observed_uplift"].round(12).tolist()
+    assert np.allclose(ax.lines[0].get_ydata(), table["predicted_uplift"])
+    assert table["observed_uplift"].iloc[0] > table["observed_uplift"].iloc[-1]

@@ -5,13 +5,10 @@ A response model ranks customers by P(response | contacted); it puts the *sure t
 off). An uplift model estimates ``P(response | contacted) − P(response | not contacted)``
 from a randomised campaign (treated and control customers):
 
-* :class:`TwoModelUplift` (T-learner): one classifier on the treated, one on the control;
-  uplift = difference of their probabilities.
-* :class:`ClassTransformationUplift` (Jaskowski & Jaroszewicz, 2012): with treatment share
-  ``e``, the transformed outcome ``Z = Y·T/e − Y·(1−T)/(1−e)`` has expectation equal to the
-  uplift; a classifier on ``W = Y·T + (1−Y)(1−T)`` gives ``uplift = 2·P(W=1) − 1`` when
-  ``e = ½`` — here rows are weighted so the two groups count equally, which makes that hold
-  for any ``e``.
+The models are :class:`~dbmlib.campaign.meta_learners.UpliftModel` (T-, X-learner and class
+transformation); :func:`campaign_uplift_model` fits one on the demo's campaign training set
+(the features of :mod:`dbmlib.models.training_sets` as of each campaign start) — a
+convenience, not a requirement: ``UpliftModel`` takes any features.
 
 Curves (Radcliffe's Qini; Rzepakowski & Jaroszewicz's uplift curve), computed on customers
 sorted by predicted uplift, after the top ``k``:
@@ -40,22 +37,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
 from ..models.propensity import PropensityModel
-from ..models.training_sets import campaign_training_set
+from ..models.training_sets import CATEGORICAL, NUMERIC, campaign_training_set
 from .evaluation import binary_outcome
-from .meta_learners import NO_CONTACT
+from .meta_learners import NO_CONTACT, UpliftModel
+
+#: The inputs of :func:`campaign_uplift_model`: the as-of features and the campaign's channel.
+FEATURES = NUMERIC + CATEGORICAL + ["campaign_channel"]
 
 __all__ = [
+    "FEATURES",
     "UPLIFT_MODELS",
     "arm_metrics",
+    "campaign_uplift_model",
     "policy_value",
     "uplift_at_k",
-    "ClassTransformationUplift",
-    "TwoModelUplift",
     "UpliftComparison",
     "auuc",
     "compare_uplift_models",
@@ -67,91 +65,14 @@ __all__ = [
 ]
 
 
-def _check(treatment, y) -> tuple[np.ndarray, np.ndarray]:
-    raw_t = pd.Series(np.asarray(treatment))
-    labels = sorted(map(str, raw_t.dropna().unique()))
-    if raw_t.isna().any() or len(labels) > 2:
-        raise InputError("treatment", rows=np.flatnonzero(raw_t.isna().to_numpy()) + 1,
-                         problem=f"labels {labels[:6]}" + (" and missing values" if raw_t.isna().any() else ""),
-                         expected="two groups, 1/True = contacted and 0/False = control (one model per "
-                                  "offer against the control for several arms)")
-    t = binary_outcome(raw_t, name="treatment", source="uplift data").astype(int)
-    y = binary_outcome(y, name="outcome", source="uplift data").astype(int)
-    if t.shape != y.shape:
-        raise ValueError("treatment and outcome must have the same length")
+def _check_pair(treatment, y) -> tuple[np.ndarray, np.ndarray]:
+    """Two groups (1 = treated, 0 = control), both present, and a numeric outcome (0/1 or an
+    amount)."""
+    t = binary_outcome(pd.Series(np.asarray(treatment)), name="treatment", source="uplift data").astype(int)
     for g, name in ((1, "treated"), (0, "control")):
         if not (t == g).any():
-            raise ValueError(f"no {name} customers: uplift needs both a treated and a control group")
-    return t, y
-
-
-class _UpliftModel(BaseEstimator):
-    """Shared parameters: the classifier ``kind`` ("logistic" or "gbm"), extra categorical
-    columns, the seed and the training-row cap ``max_rows`` (per classifier), passed to
-    every :class:`~dbmlib.models.propensity.PropensityModel`."""
-
-    def __init__(self, kind: str = "gbm", extra_categorical=(), random_state: int = 0,
-                 max_rows: int | None = None):
-        self.kind = kind
-        self.extra_categorical = extra_categorical
-        self.random_state = random_state
-        self.max_rows = max_rows
-
-    def _classifier(self) -> PropensityModel:
-        return PropensityModel(self.kind, self.extra_categorical, self.random_state, self.max_rows)
-
-
-class TwoModelUplift(_UpliftModel):
-    """T-learner on :class:`~dbmlib.models.propensity.PropensityModel` classifiers.
-
-    Attributes
-    ----------
-    model_treated_, model_control_ : fitted PropensityModel
-    """
-
-    def fit(self, X: pd.DataFrame, treatment, y):
-        """Fit one classifier on the treated rows and one on the control rows."""
-        t, y = _check(treatment, y)
-        self.model_treated_ = self._classifier().fit(X[t == 1], y[t == 1])
-        self.model_control_ = self._classifier().fit(X[t == 0], y[t == 0])
-        return self
-
-    def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
-        """P(response | contacted) − P(response | not contacted) for every row of ``X``."""
-        check_is_fitted(self, "model_treated_")
-        return (self.model_treated_.predict_proba(X)[:, 1]
-                - self.model_control_.predict_proba(X)[:, 1])
-
-
-class ClassTransformationUplift(_UpliftModel):
-    """Class-transformation uplift model (one classifier on the transformed target).
-
-    Attributes
-    ----------
-    model_ : fitted PropensityModel on ``W = Y·T + (1−Y)(1−T)``
-    treatment_share_ : share of treated rows in the training data
-    """
-
-    def fit(self, X: pd.DataFrame, treatment, y):
-        """Fit one classifier on the transformed target, treated and control reweighted to
-        count equally."""
-        t, y = _check(treatment, y)
-        self.treatment_share_ = float(t.mean())
-        w = y * t + (1 - y) * (1 - t)
-        # reweight so treated and control count equally (the identity needs e = 1/2)
-        weight = np.where(t == 1, 0.5 / self.treatment_share_, 0.5 / (1 - self.treatment_share_))
-        self.model_ = self._classifier().fit(X, w, sample_weight=weight)
-        return self
-
-    def predict_uplift(self, X: pd.DataFrame) -> np.ndarray:
-        """Estimated uplift ``2·P(W=1) − 1`` for every row of ``X``."""
-        check_is_fitted(self, "model_")
-        return 2 * self.model_.predict_proba(X)[:, 1] - 1
-
-
-def _check_pair(treatment, y) -> tuple[np.ndarray, np.ndarray]:
-    """Two groups (1 = treated, 0 = control) and a numeric outcome (0/1 or an amount)."""
-    t = binary_outcome(pd.Series(np.asarray(treatment)), name="treatment", source="uplift data").astype(int)
+            raise InputError("uplift data", column="treatment", problem=f"no {name} customers",
+                             expected="a treated (1) and a control (0) group: uplift compares the two")
     values = pd.to_numeric(pd.Series(np.asarray(y)), errors="coerce")
     if values.isna().any():
         raise InputError("uplift data", column="outcome", rows=np.flatnonzero(values.isna().to_numpy()) + 1,
@@ -310,19 +231,28 @@ def uplift_by_decile(y, treatment, score, n_bins: int = 10) -> pd.DataFrame:
     return out
 
 
+def campaign_uplift_model(X: pd.DataFrame, y, *, method: str = "t", learner: str = "gbm", seed: int = 0,
+                          max_rows: int | None = None) -> UpliftModel:
+    """An :class:`~dbmlib.campaign.meta_learners.UpliftModel` fitted on the demo-style campaign
+    training set (``contacted`` the treatment, the :data:`FEATURES` the inputs)."""
+    model = UpliftModel(method, learner, control_label=0, categorical=CATEGORICAL + ["campaign_channel"],
+                        random_state=seed, max_rows=max_rows)
+    return model.fit(X[FEATURES], X["contacted"].astype(int), y)
+
+
 def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_categorical=(),
                     test_share: float = 0.5, seed: int = 0, max_rows: int | None = None,
                     progress: bool = False) -> tuple[pd.DataFrame, dict, dict]:
-    """Fit both uplift models and a plain response model on a seeded split by customer and
-    judge their rankings on the held-out customers.
+    """Fit every uplift model of :data:`UPLIFT_MODELS` and a plain response model on a seeded
+    split by customer and judge their rankings on the held-out customers.
 
     The split is by customer id (all of a customer's campaign rows on one side), so nothing
     about a held-out customer is learnt. Returns ``(table, curves, scores)``: the Qini
-    coefficient and AUUC per model (``response model`` = P(response | contacted), the usual
-    but wrong ranking for incremental effect), the Qini curves, and the held-out scores with
-    ``treatment``/``y`` for further checks. ``max_rows`` caps the training rows of each
-    classifier (a stratified seeded sample); every held-out row is scored. ``progress``
-    shows a bar over the three fits.
+    coefficient (unnormalised and normalised), AUUC and uplift at 30 % per model (``response
+    model`` = P(response | contacted), the usual but wrong ranking for incremental effect), the
+    Qini curves, and the held-out scores with ``treatment``/``y`` for further checks.
+    ``max_rows`` caps the training rows of each base learner (a seeded sample); every
+    held-out row is scored. ``progress`` shows a bar over the fits.
     """
     from ..core.progress import StepBar
 
@@ -332,16 +262,13 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     rng = np.random.default_rng(seed)
     test_ids = rng.choice(ids.to_numpy(), int(round(len(ids) * test_share)), replace=False)
     test = X.index.isin(test_ids)
-    models = {
-        "two-model": TwoModelUplift(kind, extra_categorical, seed, max_rows),
-        "class transformation": ClassTransformationUplift(kind, extra_categorical, seed, max_rows),
-    }
+    train = X[~test].assign(contacted=t[~test])
     scores = {}
-    with StepBar("uplift models", [*models, "response model"], progress) as bar:
-        for name, m in models.items():
+    with StepBar("uplift models", [*UPLIFT_MODELS, "response model"], progress) as bar:
+        for name, method in UPLIFT_MODELS.items():
             bar.step(name)
-            m.fit(X[~test], t[~test], y[~test])
-            scores[name] = m.predict_uplift(X[test])
+            model = campaign_uplift_model(train, y[~test], method=method, learner=kind, seed=seed, max_rows=max_rows)
+            scores[name] = model.predict_uplift(X[test])
         bar.step("response model")
         treated = ~test & (t == 1)
         response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
@@ -349,7 +276,9 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
         bar.close()
     yt, tt = y[test], t[test]
     table = pd.DataFrame({name: {"qini_coefficient": qini_coefficient(yt, tt, s),
-                                 "auuc": auuc(yt, tt, s)} for name, s in scores.items()}).T
+                                 "qini_normalized": qini_coefficient(yt, tt, s, normalize=True),
+                                 "auuc": auuc(yt, tt, s), "uplift_at_30": uplift_at_k(yt, tt, s, 0.3)}
+                          for name, s in scores.items()}).T
     curves = {name: qini_curve(yt, tt, s) for name, s in scores.items()}
     held_out = pd.DataFrame(scores, index=X.index[test]).assign(treatment=tt, y=yt)
     if "campaign_id" in X.columns:
@@ -357,8 +286,9 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     return table, curves, held_out
 
 
-#: The uplift models :func:`compare_uplift_models` judges, by the names its table uses.
-UPLIFT_MODELS = {"two-model": TwoModelUplift, "class transformation": ClassTransformationUplift}
+#: The uplift models :func:`compare_uplift_models` judges: the names its table uses → the
+#: :class:`~dbmlib.campaign.meta_learners.UpliftModel` method.
+UPLIFT_MODELS = {"two-model": "t", "X-learner": "x", "class transformation": "class_transformation"}
 
 
 @dataclass
@@ -383,10 +313,9 @@ class UpliftComparison:
         h = self.held_out
         return uplift_by_decile(h["y"], h["treatment"], h[self.best])
 
-    def fit_best(self, *, seed: int, max_rows: int | None = None, extra_categorical=("campaign_channel",)):
+    def fit_best(self, *, seed: int, max_rows: int | None = None) -> UpliftModel:
         """The best uplift model refitted on every training row (gradient boosting)."""
-        model = UPLIFT_MODELS[self.best]("gbm", list(extra_categorical), seed, max_rows)
-        return model.fit(self.X, self.X["contacted"], self.y)
+        return campaign_uplift_model(self.X, self.y, method=UPLIFT_MODELS[self.best], seed=seed, max_rows=max_rows)
 
 
 def compare_uplift_models(customers: pd.DataFrame, transactions: pd.DataFrame, campaigns: pd.DataFrame,

@@ -24,7 +24,7 @@ import pandas as pd
 from ..campaign.evaluation import evaluate_ab
 from ..campaign.planning import assign_groups, eligibility, segment_rule_targets, select_targets
 from ..campaign.targeting import list_size
-from ..campaign.uplift import TwoModelUplift
+from ..campaign.uplift import campaign_uplift_model
 from ..models.propensity import PropensityModel
 from ..models.training_sets import campaign_training_set, features_as_of, response_training_set
 from ..segment.customer_table import customer_features
@@ -52,7 +52,7 @@ def _targets(policy, customers, tx, camps, contacts, start, eligible, *, size, v
         prob = model.predict_proba(now)[:, 1]
     elif policy == "uplift":
         X, y = campaign_training_set(customers, tx, camps, contacts, include_control=True)
-        prob = TwoModelUplift("gbm", ["campaign_channel"], seed, max_rows).fit(X, X["contacted"], y).predict_uplift(now)
+        prob = campaign_uplift_model(X, y, method="t", seed=seed, max_rows=max_rows).predict_uplift(now)
     else:
         raise ValueError(f"policy {policy!r}: expected one of {list(POLICIES)}")
     profit = pd.Series(prob, index=now.index) * value.reindex(now.index).fillna(0.0) * margin - contact_cost
