@@ -22,9 +22,9 @@ def plan():
 def test_campaign_id_and_list_size():
     assert targeting.campaign_id_for(pd.Timestamp("2025-07-01"), "direct_mail") == "C2025-07-DI"
     assert targeting.campaign_id_for("2025-07-01", "email") == "C2025-07-EM"
-    assert targeting.list_size(10.0, 1.0, 0.5) == 20
-    assert targeting.list_size(250.0, 0.05, 0.2) == 6250  # 250 // 0.04 is 6249 in binary floating point
-    assert targeting.list_size(0.03, 0.05, 0.2) == 0
+    assert campaign.list_size(10.0, 1.0, 0.5) == 20
+    assert campaign.list_size(250.0, 0.05, 0.2) == 6250  # 250 // 0.04 is 6249 in binary floating point
+    assert campaign.list_size(0.03, 0.05, 0.2) == 0
 
 
 def test_rule_falls_back_to_segments_without_history(plan, caplog):

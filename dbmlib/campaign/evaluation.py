@@ -296,7 +296,7 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
     for cell, t in inp.cells.items():
         n_t, x_t = int(t.sum()), float(y[t].sum())
         rate_t, rate_c = x_t / n_t, x_c / n_c
-        row = {"cell": cell, "n": n_t, "responders": int(x_t), "response_rate": rate_t,
+        row = {"n": n_t, "responders": int(x_t), "response_rate": rate_t,
                "control_n": n_c, "control_responders": int(x_c), "control_rate": rate_c,
                "abs_lift": rate_t - rate_c}
         lo, hi = confint_proportions_2indep(x_t, n_t, x_c, n_c, compare="diff", method="wald",
@@ -351,7 +351,7 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
         if srm is not None:
             row.update(srm_p_value=srm.p_value, srm_warning=srm.warning)
         rows.append(row)
-    out = pd.DataFrame(rows).set_index("cell")
+    out = pd.DataFrame(rows, index=pd.Index(list(inp.cells), name="cell"))
     if cuped_y is not None:
         out.attrs["cuped_theta"] = {"response": cuped_y.theta,
                                     "revenue": cuped_rev.theta if cuped_rev is not None else None}
@@ -360,8 +360,8 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
 
 def _lift_variance(table: pd.DataFrame) -> np.ndarray:
     """Wald variance of each row's absolute lift (the variance behind ``abs_lift_lo/hi``)."""
-    p_t, p_c = table["response_rate"], table["control_rate"]
-    return (p_t * (1 - p_t) / table["n"] + p_c * (1 - p_c) / table["control_n"]).to_numpy(float)
+    p_t, p_c, n_t, n_c = (table[c].to_numpy(float) for c in ("response_rate", "control_rate", "n", "control_n"))
+    return p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c
 
 
 def evaluate_by(contacts: pd.DataFrame, by: str, *, adjust: str | None = "holm", **kwargs) -> pd.DataFrame:

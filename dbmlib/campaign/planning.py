@@ -36,6 +36,7 @@ __all__ = [
     "eligibility",
     "expected_profit",
     "export_contacts",
+    "list_size",
     "read_suppression",
     "sample_size_two_proportions",
     "segment_rule_targets",
@@ -128,6 +129,16 @@ def expected_profit(scores: pd.DataFrame, *, margin: float, contact_cost: float,
     """
     _require(scores, [probability_col, value_col], "scores")
     return scores[probability_col] * scores[value_col] * margin - contact_cost
+
+
+def list_size(budget: float, contact_cost: float, control_share: float) -> int:
+    """How many customers the budget lists when ``control_share`` of them is not contacted
+    (rounded down, with a tolerance for binary fractions: 250 at 0.05 with a 20 % control
+    lists 6,250, not 6,249); every customer when contacts cost nothing."""
+    per_listed = contact_cost * (1 - control_share)
+    if per_listed <= 0:
+        return np.iinfo(np.int64).max
+    return int(np.floor(budget / per_listed * (1 + 1e-12)))
 
 
 def select_targets(profit: pd.Series, *, contact_cost: float, budget: float | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
 from ..models.training_sets import features_as_of
@@ -27,7 +26,6 @@ __all__ = [
     "eligible_pool",
     "exclusion_counts",
     "expected_list_profit",
-    "list_size",
     "plan_strata",
     "plan_table",
     "target_list",
@@ -105,13 +103,6 @@ def expected_list_profit(plan: pd.DataFrame, targets, rule: str) -> float | None
     if column is None or column not in plan:
         return None
     return round(float(plan[column].reindex(pd.Index(targets)).fillna(0.0).sum()), 2)
-
-
-def list_size(budget: float, contact_cost: float, control_share: float) -> int:
-    """How many customers the budget lists when ``control_share`` of them is not contacted
-    (rounded down, with a tolerance for binary fractions: 250 at 0.05 with a 20 % control
-    lists 6,250, not 6,249)."""
-    return int(np.floor(budget / (contact_cost * (1 - control_share)) * (1 + 1e-12)))
 
 
 def target_list(rule: str, plan: pd.DataFrame, features: pd.DataFrame, eligible: pd.Series, *,

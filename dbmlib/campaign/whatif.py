@@ -5,8 +5,9 @@ static table for scheduled (papermill) runs."""
 from __future__ import annotations
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
+
+from .planning import list_size
 
 __all__ = ["CampaignWhatIf", "plan_outcome", "what_if_table"]
 
@@ -21,8 +22,7 @@ def plan_outcome(uplift: pd.Series, value: pd.Series, *, budget: float, control_
     """
     gain = (uplift * value.reindex(uplift.index) * margin - contact_cost).dropna()
     gain = gain[gain > 0].sort_values(ascending=False, kind="stable")
-    per_listed = contact_cost * (1 - control_share)
-    size = len(gain) if per_listed <= 0 else min(len(gain), int(np.floor(budget / per_listed)))
+    size = min(len(gain), list_size(budget, contact_cost, control_share))
     chosen = gain.iloc[:size]
     contacted = int(round(size * (1 - control_share)))
     return {

@@ -22,8 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ..campaign.evaluation import evaluate_ab
-from ..campaign.planning import assign_groups, eligibility, segment_rule_targets, select_targets
-from ..campaign.targeting import list_size
+from ..campaign.planning import (
+    assign_groups,
+    eligibility,
+    list_size,
+    segment_rule_targets,
+    select_targets,
+)
 from ..campaign.uplift import campaign_uplift_model
 from ..models.propensity import PropensityModel
 from ..models.training_sets import campaign_training_set, features_as_of, response_training_set
