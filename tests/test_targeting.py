@@ -199,3 +199,15 @@ def test_offer_lift_is_assumed_until_a_cross_sell_campaign_is_measured():
     lift, why = campaign.offer_lift(results, contacts, prior=0.3)
     assert lift == 0.8 and "measured on X (200%" in why and "lower end" in why
     assert campaign.offer_lift(results, contacts.drop(columns="offer"), prior=0.3)[0] == 0.3
+
+
+def test_pre_period_revenue_sums_each_customers_orders_before_their_campaign():
+    contacts = pd.DataFrame({"campaign_id": ["K1", "K1", "K2"], "customer_id": ["a", "b", "a"]})
+    campaigns = pd.DataFrame({"campaign_id": ["K1", "K2"], "start_date": pd.to_datetime(["2024-04-01", "2024-06-01"])})
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+                       "order_ts": pd.to_datetime(["2024-01-01", "2024-03-15", "2024-05-20", "2024-04-01"]),
+                       "net_amount": [100.0, 20.0, 5.0, 7.0]})
+    got = history.pre_period_revenue(contacts, campaigns, tx, days=90)
+    # K1 window 2024-01-02 … 2024-03-31: a's 20 (the 1 January order is 91 days before); b's order is on the start day
+    # K2 window 2024-03-03 … 2024-05-31: a's 20 and 5
+    assert got.tolist() == [20.0, 0.0, 25.0] and got.name == "revenue_90d_before"
