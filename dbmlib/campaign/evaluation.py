@@ -360,7 +360,8 @@ def evaluate_ab(contacts: pd.DataFrame, group_col: str = "group", response_col: 
 
 def _lift_variance(table: pd.DataFrame) -> np.ndarray:
     """Wald variance of each row's absolute lift (the variance behind ``abs_lift_lo/hi``)."""
-    p_t, p_c, n_t, n_c = (table[c].to_numpy(float) for c in ("response_rate", "control_rate", "n", "control_n"))
+    p_t, p_c, n_t, n_c = (table[c].to_numpy(float)
+                          for c in ("response_rate", "control_rate", "n", "control_n"))
     return p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c
 
 

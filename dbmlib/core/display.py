@@ -22,7 +22,7 @@ __all__ = ["MAX_COLUMNS", "MAX_ROWS", "note", "register_formatter", "report_tabl
 
 MAX_ROWS = 20
 MAX_COLUMNS = 10
-_PERCENT_WORDS = ("share", "rate", "pct", "percent", "retention", "lift")
+_PERCENT_WORDS = ("share", "rate", "pct", "percent", "retention", "lift", "penetration", "probability")
 
 
 def note(text: str):
