@@ -146,13 +146,13 @@ def _summary(n=300, seed=0):
 
 
 def test_estimators_clone_and_refuse_to_predict_unfitted():
-    from dbmlib.campaign import ClassTransformationUplift, TwoModelUplift
+    from dbmlib.campaign import UpliftModel
     from dbmlib.models import PropensityModel, PurchaseModel, SpendModel
     from dbmlib.segment import RFMClusterer
 
     estimators = [PurchaseModel("pnbd", penalizer=0.01), SpendModel(penalizer=0.1),
                   RFMClusterer(k_range=(2, 3), random_state=4), PropensityModel("gbm", ["campaign_channel"], 7, 100),
-                  TwoModelUplift("logistic", (), 3, 50), ClassTransformationUplift("gbm", (), 5, None)]
+                  UpliftModel("t", "logistic", 0, None, 3, 50), UpliftModel("class_transformation", "gbm", "none", ["a"], 5)]
     for est in estimators:
         twin = clone(est)
         assert type(twin) is type(est) and twin.get_params() == est.get_params()
@@ -168,9 +168,9 @@ def test_estimators_clone_and_refuse_to_predict_unfitted():
     with pytest.raises(NotFittedError):
         PropensityModel().predict_proba(pd.DataFrame())
     with pytest.raises(NotFittedError):
-        TwoModelUplift().predict_uplift(pd.DataFrame())
+        UpliftModel().predict_uplift(pd.DataFrame())
     with pytest.raises(NotFittedError):
-        ClassTransformationUplift().predict_uplift(pd.DataFrame())
+        UpliftModel("x").predict(pd.DataFrame())
     fitted = PurchaseModel().fit(summary)
     assert clone(fitted).get_params() == fitted.get_params() and not hasattr(clone(fitted), "params_")
 

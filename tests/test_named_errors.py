@@ -155,7 +155,7 @@ def _experiment(n=400, seed=0):
 def test_experiment_inputs_are_validated():
     """7. NaN, 2-coded and yes/no responses, NaN groups, a missing `by` column, treatment labels
     other than 0/1, a continuous outcome, cell sizes on any group column."""
-    from dbmlib.campaign import TwoModelUplift, check_cell_sizes, evaluate_ab, evaluate_by
+    from dbmlib.campaign import UpliftModel, check_cell_sizes, evaluate_ab, evaluate_by
 
     data = _experiment()
     base = evaluate_ab(data)
@@ -176,10 +176,13 @@ def test_experiment_inputs_are_validated():
     X = pd.DataFrame({c: 1.0 for c in ("recency_days", "orders", "revenue", "avg_order_value", "tenure_days",
                                          "share_web", "share_store", "share_catalogue", "share_phone")}, index=range(6))
     X[["region", "age_band", "income_band", "gender"]] = "x"
-    with pytest.raises(InputError, match=r"treatment.*labels \['0', '1', '2'\].*one model per offer"):
-        TwoModelUplift("logistic").fit(X, [0, 1, 2, 0, 1, 2], [0, 1, 0, 1, 0, 1])
-    with pytest.raises(InputError, match="outcome.*not a yes/no outcome.*12.5"):
-        TwoModelUplift("logistic").fit(X, [0, 1, 0, 1, 0, 1], [0, 12.5, 0, 3.0, 0, 1])  # spend is not 0/1
+    # three arms coded 0/1/2 are two offers against the control; a spend is an amount outcome
+    assert UpliftModel("t", "logistic").fit(X, [0, 1, 2, 0, 1, 2], [0, 1, 0, 1, 0, 1]).arms_ == [1, 2]
+    assert UpliftModel("t", "logistic").fit(X, [0, 1, 0, 1, 0, 1], [0, 12.5, 0, 3.0, 0, 1]).outcome_type_ == "continuous"
+    with pytest.raises(InputError, match=r"treatment.*row 3: 1 missing treatment labels"):
+        UpliftModel("t", "logistic").fit(X, [0, 1, None, 0, 1, 2], [0, 1, 0, 1, 0, 1])
+    with pytest.raises(InputError, match=r"outcome.*row 2.*non-numeric outcomes \(e.g. 'maybe'\)"):
+        UpliftModel("t", "logistic").fit(X, [0, 1, 0, 1, 0, 1], [0, "maybe", 0, 1, 0, 1])
     arms = pd.DataFrame({"arm": ["A"] * 300 + ["none"] * 100})
     sizes = check_cell_sizes(arms, p_control=0.1, min_detectable_lift=0.05, group_col="arm", control_label="none")
     assert list(sizes.index) == ["A"] and sizes.loc["A", "control"] == 100

@@ -7,5 +7,5 @@ The public names of the modules below (each module's ``__all__``).
 from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
-    'cross_sell', 'evaluation', 'history', 'meta_learners', 'planning', 'targeting', 'uplift', 'whatif', 'writeback'
+    'cross_sell', 'evaluation', 'experiment_stats', 'history', 'meta_learners', 'planning', 'targeting', 'uplift', 'whatif', 'writeback'
 ])
