@@ -425,9 +425,10 @@ def evaluate_by(contacts: pd.DataFrame, by: str, *, adjust: str | None = "holm",
 
 
 def evaluate_campaigns(campaigns: pd.DataFrame, contacts: pd.DataFrame, *, margin: float = 1.0,
-                       level: float = 0.95) -> pd.DataFrame:
+                       level: float = 0.95, covariate_col: str | None = None) -> pd.DataFrame:
     """:func:`evaluate_ab` for every campaign of the contact history (revenue and cost
-    columns of ``campaign_contacts``), one row per (campaign, cell).
+    columns of ``campaign_contacts``; ``covariate_col`` a pre-period covariate for CUPED),
+    one row per (campaign, cell).
 
     Campaigns without a control group cannot be evaluated; they are listed in the result's
     ``attrs["skipped"]`` with the reason instead of failing the whole table.
@@ -440,7 +441,7 @@ def evaluate_campaigns(campaigns: pd.DataFrame, contacts: pd.DataFrame, *, margi
             continue
         try:
             r = evaluate_ab(sub, revenue_col="response_revenue", cost_col="contact_cost",
-                            margin=margin, level=level)
+                            margin=margin, level=level, covariate_col=covariate_col)
         except InputError as e:
             skipped[camp.campaign_id] = e.problem
             continue

@@ -14,10 +14,13 @@ from .evaluation import evaluate_by
 from .planning import sample_size_two_proportions
 
 __all__ = [
+    "CUPED_COLUMNS",
     "RESULT_COLUMNS",
+    "REVENUE_COLUMNS",
     "combine_results",
     "control_power",
     "evaluate_by_campaign",
+    "heterogeneity_table",
     "pre_period_revenue",
     "read_inputs",
     "result_metrics",
@@ -27,6 +30,13 @@ __all__ = [
 RESULT_COLUMNS = ["n", "response_rate", "control_n", "control_rate", "abs_lift", "abs_lift_lo", "abs_lift_hi",
                   "p_value", "incremental_responders", "incremental_revenue", "cost", "incremental_profit",
                   "incremental_profit_lo", "incremental_profit_hi", "roi"]
+
+#: Revenue per customer in each group and its difference, with interval and p-value.
+REVENUE_COLUMNS = ["revenue_per_customer", "control_revenue_per_customer", "revenue_diff", "revenue_diff_lo",
+                   "revenue_diff_hi", "revenue_p_value", "significant_revenue"]
+#: The lift and revenue difference after CUPED, and how much variance the covariate removed.
+CUPED_COLUMNS = ["abs_lift", "abs_lift_cuped", "abs_lift_cuped_lo", "abs_lift_cuped_hi", "variance_reduction_response",
+                 "revenue_diff_cuped", "revenue_diff_cuped_lo", "revenue_diff_cuped_hi", "variance_reduction_revenue"]
 
 _RECORDED = ("abs_lift", "abs_lift_lo", "abs_lift_hi", "rel_lift", "p_value", "incremental_profit", "roi")
 
@@ -87,6 +97,15 @@ def pre_period_revenue(contacts: pd.DataFrame, campaigns: pd.DataFrame, transact
         spent = window.groupby("customer_id")[amount].sum()
         out[rows] = contacts.loc[rows, "customer_id"].map(spent).fillna(0.0).to_numpy(float)
     return out
+
+
+def heterogeneity_table(by_campaign: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per campaign and cell of :func:`evaluate_by_campaign`'s tables: Cochran's Q test that the
+    lift is the same in every stratum (statistic, degrees of freedom, p-value, strata used)."""
+    rows = [{"campaign_id": cid, "cell": cell, "q_statistic": h["statistic"], "df": h["df"], "p_value": h["p_value"],
+             "strata": h["strata"]}
+            for cid, table in by_campaign.items() for cell, h in table.attrs.get("heterogeneity", {}).items()]
+    return pd.DataFrame(rows).set_index(["campaign_id", "cell"]) if rows else pd.DataFrame()
 
 
 def control_power(results: pd.DataFrame, min_detectable_lift: float) -> pd.DataFrame:
