@@ -178,3 +178,22 @@ def test_margins_weight_products_by_revenue_and_fall_back_to_the_catalogue_mean(
     assert products.loc["H1", "gross_margin"] == pytest.approx(15.0) and products.loc["H2", "gross_margin"] == 6.0
     assert np.isnan(products.loc["T9", "margin_rate"]) and products.loc["T9", "product_name"] == "Kite"
     assert products.loc["H1", "customers"] == 2 and products.loc["H1", "repeat_rate"] == 0.0
+
+
+def test_large_basket_sets_take_pairs_from_duckdb_and_longer_rules_from_a_sample():
+    from dbmlib.segment.products import product_analysis
+
+    con = duckdb.connect()
+    con.register("order_lines", _lines().assign(order_ts=pd.Timestamp("2024-01-01")))
+    full = product_analysis(con, min_support=0.05, min_lift=0.0)
+    capped = product_analysis(con, min_support=0.05, min_lift=0.0, max_baskets=4)
+    # ten orders > 4: the pairs are counted in DuckDB on every order and equal mlxtend's on all of them
+    assert set(capped.order_rules["basis"]) == {"all 10 orders (pair counts)"}
+    assert set(full.order_rules["basis"]) == {"all 10 orders"}
+    pd.testing.assert_frame_equal(_keyed(capped.order_rules.drop(columns="basis")), _keyed(full.order_rules.drop(columns="basis")),
+                                  check_exact=False, rtol=1e-12)
+    longer = product_analysis(con, min_support=0.05, min_lift=0.0, max_len=3, max_baskets=4, seed=1)
+    sampled = longer.order_rules[longer.order_rules["basis"] == "sample of 4 orders"]
+    assert len(sampled) and ((sampled["antecedent"] + " + " + sampled["consequent"]).str.count(r" \+ ") == 2).all()
+    pairs = longer.order_rules[longer.order_rules["basis"] != "sample of 4 orders"]
+    assert len(pairs) == len(full.order_rules)

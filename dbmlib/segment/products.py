@@ -19,6 +19,7 @@ from .baskets import (
     category_mix,
     category_summary,
     lift_matrix,
+    pair_rules_sql,
     read_order_lines,
 )
 from .margins import item_margin_rates, product_summary, read_catalogue, with_margins
@@ -67,14 +68,37 @@ class ProductAnalysis:
         return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
 
 
+def _rules(con, baskets: pd.DataFrame, *, level: str, by: str, min_support: float, min_lift: float, max_len: int,
+           max_baskets: int, seed: int) -> pd.DataFrame:
+    """Rules of one basket level, with their ``basis``: mlxtend on every basket up to
+    ``max_baskets``; beyond, the two-item rules exactly from DuckDB pair counts and the longer
+    ones (``max_len`` > 2) from mlxtend on a seeded sample of ``max_baskets`` baskets."""
+    if len(baskets) <= max_baskets:
+        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift, max_len=max_len)
+        return rules.assign(basis=f"all {len(baskets):,} {by}s")
+    pairs = pair_rules_sql(con, level=level, by=by, min_support=min_support, min_lift=min_lift)
+    pairs = pairs.assign(basis=f"all {len(baskets):,} {by}s (pair counts)")
+    if max_len <= 2:
+        return pairs
+    sample = baskets.sample(n=max_baskets, random_state=seed)
+    longer = association_rules_table(sample, min_support=min_support, min_lift=min_lift, max_len=max_len)
+    longer = longer[(longer["antecedent"] + " + " + longer["consequent"]).str.count(r" \+ ") >= 2]
+    rules = pd.concat([pairs, longer.assign(basis=f"sample of {max_baskets:,} {by}s")], ignore_index=True)
+    return rules.sort_values(["lift", "support", "antecedent", "consequent"], ascending=[False, False, True, True],
+                             ignore_index=True)
+
+
 def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, level: str = "category",
-                     groups: pd.DataFrame | None = None) -> ProductAnalysis:
+                     groups: pd.DataFrame | None = None, max_len: int = 2, max_baskets: int = 500_000,
+                     seed: int = 0) -> ProductAnalysis:
     """Categories and market baskets of the clean ``order_lines`` (see the module docstring),
     the category mix of each grouping in ``groups`` (customer id → segment, region, age band …;
     columns with one value only, or all "unknown", are skipped) and the adoption sequence;
     parts the source cannot support are skipped with the reason (CDNOW has no categories; an
     order-level export has one category per order, so only customer-level rules exist; without
-    a catalogue there are no margins)."""
+    a catalogue there are no margins). Rules hold up to ``max_len`` items; above
+    ``max_baskets`` baskets the pairs come from DuckDB and longer rules from a seeded sample
+    (:func:`_rules`; the ``basis`` column says which)."""
     out = ProductAnalysis()
     if not table_exists(con, "order_lines"):
         out.skipped.append("no order_lines table: run 02_cleaning of this version first")
@@ -95,7 +119,8 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
     out.adoption = adoption_sequence(lines, level)
     for by in ("order", "customer"):
         baskets = basket_matrix(lines, level, by)
-        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift)
+        rules = _rules(con, baskets, level=level, by=by, min_support=min_support, min_lift=min_lift,
+                       max_len=max_len, max_baskets=max_baskets, seed=seed)
         setattr(out, f"{by}_rules", rules)
         out.customer_lift = lift_matrix(baskets) if by == "customer" else out.customer_lift
         if rules.empty:
