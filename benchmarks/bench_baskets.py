@@ -41,8 +41,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,7 +54,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_order_lines import _hwm_gib, _maxrss_gib, _process_peak, _reset_peak, _step, machine
-from common import write_section
+from common import run_child, write_section
 
 TITLE = "Association rules (pair counts in DuckDB)"
 CHUNK = 1_000_000
@@ -257,18 +255,7 @@ def child_mlx(data: Path, level: str, by: str, out: Path) -> dict:
 
 
 def _run_child(args: list[str], timeout: float) -> dict:
-    cmd = [sys.executable, __file__, *args]
-    t0 = time.perf_counter()
-    try:
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False,
-                              env=os.environ | {"PYTHONWARNINGS": "ignore"})
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        return {"error": f"exit status {done.returncode} (traceback above)"}
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):]) | {"wall_s": wall}
+    return run_child(__file__, args, timeout)
 
 
 # --------------------------------------------------------------------------- plan

@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import write_section
+from common import run_child, write_section
 
 TITLE = "Order lines: load and lines → orders"
 CHUNK = 1_000_000
@@ -261,18 +260,7 @@ def child_peer(csv_path: Path) -> dict:
 
 
 def _run_child(kind: str, csv_path: Path, workdir: Path, timeout: float) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--csv", str(csv_path), "--workdir", str(workdir)]
-    t0 = time.perf_counter()
-    try:
-        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False,
-                              env=os.environ | {"PYTHONWARNINGS": "ignore"})
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - t0
-    if done.returncode:
-        return {"error": f"exit status {done.returncode} (traceback above)"}
-    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):]) | {"wall_s": wall}
+    return run_child(__file__, ["--child", kind, "--csv", str(csv_path), "--workdir", str(workdir)], timeout)
 
 
 # --------------------------------------------------------------------------- parent

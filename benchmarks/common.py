@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -32,3 +36,21 @@ def write_section(title: str, lines: list[str]) -> None:
     ordered = [s if s.endswith("\n") else s + "\n" for s in kept] + [f"{title}\n\n{body}"]
     RESULTS.write_text(head.rstrip() + "\n\n" + "\n".join("## " + s for s in ordered))
     print(f"wrote section {title!r} of {RESULTS}")
+
+
+def run_child(script: str, args: list[str], timeout: float, env: dict | None = None) -> dict:
+    """Run ``script`` with ``args`` in a fresh Python process and return the JSON it printed on
+    its last ``RESULT `` line, with ``wall_s`` (the process's wall time); on a timeout or a
+    failure, ``{"error": …}`` instead (the child's traceback is on stderr)."""
+    cmd = [sys.executable, script, *args]
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False,
+                              env=os.environ | {"PYTHONWARNINGS": "ignore"} | (env or {}))
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    wall = time.perf_counter() - t0
+    if done.returncode:
+        return {"error": f"exit status {done.returncode} (traceback above)"}
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):]) | {"wall_s": wall}

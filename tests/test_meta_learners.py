@@ -107,6 +107,16 @@ def test_s_and_class_transformation_learners_and_labels_of_any_kind():
     assert one.arms_ == [1] and one.predict_uplift(X.head(3)).shape == (3,)
 
 
+def test_a_categorical_column_with_hundreds_of_levels_is_pooled_not_refused():
+    X, t, y, _ = simulate_experiment(6_000, seed=6)
+    X = X.assign(postcode=[f"P{i % 400:03d}" for i in range(len(X))])  # 400 levels: above the trees' 255
+    for learner in ("gbm", "logistic"):
+        model = UpliftModel("t", learner).fit(X, t, y)
+        assert "postcode" in model.categorical_ and model.predict(X.head(5)).shape == (5, 2)
+    encoder = model.models_["A"]  # logistic: one-hot with levels under 20 rows pooled
+    assert encoder.named_steps["features"].transform(X.head(5)).shape[1] < 400
+
+
 def test_bad_input_gets_named_errors():
     X, t, y, _ = simulate_experiment(2_000, seed=4)
     with pytest.raises(InputError, match="treatment.*missing treatment labels.*expected"):

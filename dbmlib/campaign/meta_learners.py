@@ -24,8 +24,9 @@ boosting, "logistic": a logistic or ridge regression):
 
 Features: numeric columns are used as they are (gradient boosting; standardised for the
 linear learners, missing values imputed by the median), every other column (text, category,
-boolean) is categorical — one-hot for the linear learners, native categories for gradient
-boosting; ``categorical=`` names them explicitly. The treatment may hold any labels; the one
+boolean) is categorical — one-hot for the linear learners (levels seen fewer than 20 times
+pooled), native categories for gradient boosting (beyond 250 levels, e.g. a postcode, the
+rarest are pooled); ``categorical=`` names them explicitly. The treatment may hold any labels; the one
 named ``control_label`` is the no-contact group.
 
 :meth:`UpliftModel.best_treatment` turns the effects into a decision: for each customer the
@@ -55,6 +56,7 @@ METHODS = ("t", "s", "x", "class_transformation")
 #: What :meth:`UpliftModel.best_treatment` returns for a customer no arm pays for.
 NO_CONTACT = "no contact"
 _ARM = "_arm_"  # prefix of the S-learner's arm indicator columns
+_MAX_LEVELS = 250  # gradient boosting's native categories allow 255 levels: rarer ones are pooled
 
 
 def _rows(mask) -> list[int]:
@@ -156,7 +158,8 @@ class UpliftModel(BaseEstimator):
         if self.learner == "gbm":
             pre = ColumnTransformer([("num", "passthrough", numeric),
                                      ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                            encoded_missing_value=-1), self.categorical_)])
+                                                            encoded_missing_value=-1, max_categories=_MAX_LEVELS),
+                                      self.categorical_)])
             cats = np.arange(len(numeric), len(numeric) + len(self.categorical_)) if self.categorical_ else None
             params = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
                           categorical_features=cats, early_stopping=False, random_state=self.random_state)
@@ -265,9 +268,10 @@ class UpliftModel(BaseEstimator):
         check_is_fitted(self, "models_")
         F = self._features(X)
         out = {}
+        control = self._predict(self.models_["control"], F) if self.method == "t" else None  # once for every arm
         for arm in self.arms_:
             if self.method == "t":
-                out[arm] = self._predict(self.models_[arm], F) - self._predict(self.models_["control"], F)
+                out[arm] = self._predict(self.models_[arm], F) - control
             elif self.method == "s":
                 on = self._predict(self.models_["s"], self._with_arms(F, np.full(len(F), arm, dtype=object)))
                 off = self._predict(self.models_["s"], self._with_arms(F, np.full(len(F), self.control_label,
