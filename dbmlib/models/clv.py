@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
+from .bgbb import bgbb_expected_purchases, bgbb_p_alive, bgbb_population_purchases, fit_bgbb
 from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_pnbd
 from .btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
 
@@ -37,6 +38,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _FITTERS = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
+_KINDS = sorted([*_FITTERS, "bgbb"])  # BG/BB: discrete time, our own code (dbmlib.models.bgbb)
 #: Published estimates on the CDNOW 1/10 sample, 39-week calibration, time in weeks:
 #: BG/NBD and Pareto/NBD from Fader, Hardie & Lee (2005), "Counting your customers the easy
 #: way" (Marketing Science 24(2)); Gamma-Gamma from Fader & Hardie (2013), "The Gamma-Gamma
@@ -88,11 +90,14 @@ def check_summary(summary: pd.DataFrame, *, monetary: bool = False, name: str = 
 
 
 class PurchaseModel(BaseEstimator):
-    """BG/NBD, Pareto/NBD or MBG/NBD purchase model.
+    """BG/NBD, Pareto/NBD, MBG/NBD or BG/BB purchase model.
 
     Parameters
     ----------
-    kind : {"bgnbd", "pnbd", "mbgnbd"}
+    kind : {"bgnbd", "pnbd", "mbgnbd", "bgbb"}
+        ``"bgbb"`` is the discrete-time model (:mod:`dbmlib.models.bgbb`): the summary's
+        ``frequency``, ``recency`` and ``T`` count purchase opportunities (periods), and
+        ``t`` in the predictions is a number of future opportunities.
     penalizer : float, default 0.0
         L2 penalty on the log parameters; if a fit fails the model retries with
         penalizers 0.001, 0.01 and 0.1 and records the one used in ``penalizer_``.
@@ -114,10 +119,12 @@ class PurchaseModel(BaseEstimator):
         ``sample_weight`` (one per row, e.g. bootstrap counts) weights each customer;
         ``initial_params`` starts the BG/NBD and Pareto/NBD optimisers there (e.g. the
         full-data estimate for a bootstrap replicate)."""
-        if self.kind not in _FITTERS:
-            raise ValueError(f"kind must be one of {sorted(_FITTERS)}, got {self.kind!r}")
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
         check_summary(summary)
         f, r, T, w = compress_weighted(summary, sample_weight)
+        if self.kind == "bgbb":
+            return self._fit_bgbb(summary, f, r, T, w, initial_params)
         errors = []
         for penalizer in (self.penalizer, *[p for p in _PENALIZER_RETRIES if p > self.penalizer]):
             try:
@@ -146,6 +153,17 @@ class PurchaseModel(BaseEstimator):
                             + "; ".join(errors) + ". Check for extreme frequencies or a very "
                             "short observation window, or use another model kind.")
 
+    def _fit_bgbb(self, summary, f, r, T, w, initial):
+        whole = ~np.isclose(T, np.round(T))
+        if whole.any():
+            raise InputError("summary", column="T", problem=f"{int(whole.sum())} distinct T values are not whole numbers",
+                             expected="BG/BB counts purchase opportunities: frequency, recency and T in whole periods")
+        params, ll = fit_bgbb(f, r, T, w, initial)
+        self.params_ = pd.Series(params, index=["alpha", "beta", "gamma", "delta"])
+        self.log_likelihood_, self.penalizer_, self.fitter_ = float(ll), 0.0, None
+        self.n_customers_, self.n_distinct_ = len(summary), len(f)
+        return self
+
     def _fit_compressed(self, f, r, T, w, penalizer, initial=None):
         """Fit on distinct rows with weights; returns a lifetimes fitter holding the
         parameters (for its prediction methods) and the total log-likelihood."""
@@ -173,6 +191,8 @@ class PurchaseModel(BaseEstimator):
         check_summary(summary)
         if self.kind == "bgnbd":
             v = bgnbd_expected_purchases(self.params_.to_numpy(), t, *_frt(summary))
+        elif self.kind == "bgbb":
+            v = bgbb_expected_purchases(self.params_.to_numpy(), t, *_frt(summary))
         else:
             v = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, *_frt(summary))
         return pd.Series(np.asarray(v, float), index=summary.index, name="expected_purchases")
@@ -183,6 +203,8 @@ class PurchaseModel(BaseEstimator):
         check_summary(summary)
         if self.kind == "bgnbd":
             v = bgnbd_p_alive(self.params_.to_numpy(), *_frt(summary))
+        elif self.kind == "bgbb":  # alive at the next opportunity
+            v = bgbb_p_alive(self.params_.to_numpy(), *_frt(summary))
         else:
             v = self.fitter_.conditional_probability_alive(*_frt(summary))
         return pd.Series(np.asarray(v, float), index=summary.index, name="p_alive")
@@ -190,6 +212,8 @@ class PurchaseModel(BaseEstimator):
     def expected_purchases_population(self, t) -> np.ndarray:
         """Expected repeat purchases of a new customer within ``t`` time units of the first."""
         self._check_fitted()
+        if self.kind == "bgbb":
+            return bgbb_population_purchases(self.params_.to_numpy(), t)
         return np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(np.asarray(t, float)))
 
 
@@ -261,6 +285,9 @@ def customer_lifetime_value(purchase_model: PurchaseModel, spend_model: SpendMod
     """
     if horizon_months < 1:
         raise ValueError("horizon_months must be at least 1")
+    if purchase_model.kind == "bgbb":
+        raise ValueError("BG/BB counts purchase opportunities, not months: value its customers with "
+                         "expected_purchases(n_periods, summary) × spend × margin per period")
     d = (1 + discount_rate_annual) ** (1 / 12) - 1
     spend = spend_model.expected_spend(summary)
     month = 30.4375 / days_per_time_unit
