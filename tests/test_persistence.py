@@ -1,0 +1,56 @@
+"""Saved CLV models score new data exactly as the fitted ones; the record names its data,
+time unit and versions; a summary in another unit is refused."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dbmlib.core.errors import InputError
+from dbmlib.models import PurchaseModel, RetentionModel, SpendModel
+from dbmlib.models.persistence import data_fingerprint, load_model_json, save_model_json
+from dbmlib.models.retention import PUBLISHED_SBG
+from tests.test_clv import _cal
+
+
+@pytest.fixture(scope="module")
+def weekly():
+    return _cal(7)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pnbd", "mbgnbd"])
+def test_a_saved_purchase_model_predicts_exactly_like_the_fitted_one(weekly, kind, tmp_path):
+    model = PurchaseModel(kind).fit(weekly)
+    path = save_model_json(model, tmp_path / f"{kind}.json", time_unit="weeks", data=weekly)
+    again = load_model_json(path, time_unit="weeks")
+    new = weekly.sample(200, random_state=1)  # "new data": another summary in the same unit
+    pd.testing.assert_series_equal(again.expected_purchases(39, new), model.expected_purchases(39, new), rtol=0, atol=0)
+    pd.testing.assert_series_equal(again.p_alive(new), model.p_alive(new), rtol=0, atol=0)
+    assert np.array_equal(again.expected_purchases_population([1, 10]), model.expected_purchases_population([1, 10]))
+    record = json.loads(path.read_text())
+    assert record["kind"] == kind and record["time_unit"] == "weeks" and record["n_customers"] == len(weekly)
+    assert record["data_fingerprint"] == data_fingerprint(weekly, ["frequency", "recency", "T"])
+    assert set(record["versions"]) >= {"dbmlib", "numpy", "pandas", "scipy", "lifetimes"}
+    with pytest.raises(InputError, match="fitted in weeks.*summary in weeks \\(this one is in days\\)"):
+        load_model_json(path, time_unit="days")
+
+
+def test_spend_retention_and_bgbb_round_trip_and_fingerprints_tell_data_apart(weekly, tmp_path):
+    spend = SpendModel().fit(weekly)
+    again = load_model_json(save_model_json(spend, tmp_path / "gg.json", time_unit="weeks", data=weekly))
+    pd.testing.assert_series_equal(again.expected_spend(weekly), spend.expected_spend(weekly), rtol=0, atol=0)
+    retention = RetentionModel().fit(PUBLISHED_SBG["regular"]["survivors"][:8])
+    back = load_model_json(save_model_json(retention, tmp_path / "sbg.json", time_unit="years"))
+    assert np.array_equal(back.survival(np.arange(13)), retention.survival(np.arange(13)))
+    assert back.discounted_expected_residual_lifetime(3, 0.1) == retention.discounted_expected_residual_lifetime(3, 0.1)
+    periods = pd.DataFrame({"frequency": [0, 1, 3, 2], "recency": [0, 2, 4, 3], "T": [5, 5, 5, 5]})
+    bgbb = PurchaseModel("bgbb").fit(periods, sample_weight=[50, 20, 10, 15])
+    loaded = load_model_json(save_model_json(bgbb, tmp_path / "bgbb.json", time_unit="years", data=periods))
+    assert np.array_equal(loaded.p_alive(periods), bgbb.p_alive(periods))
+    assert data_fingerprint(weekly, ["frequency"]) != data_fingerprint(weekly.iloc[::-1], ["frequency"])
+    with pytest.raises(ValueError, match="not fitted"):
+        save_model_json(PurchaseModel(), tmp_path / "x.json", time_unit="weeks")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(InputError, match="not a model saved"):
+        load_model_json(tmp_path / "bad.json")
