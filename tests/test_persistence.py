@@ -54,3 +54,29 @@ def test_spend_retention_and_bgbb_round_trip_and_fingerprints_tell_data_apart(we
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(InputError, match="not a model saved"):
         load_model_json(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pnbd", "mbgnbd"])
+def test_our_predictions_equal_lifetimes_on_cdnow(weekly, kind):
+    """No runtime prediction uses lifetimes' code any more; lifetimes stays the reference."""
+    from lifetimes import BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
+
+    model = PurchaseModel(kind).fit(weekly)
+    peer = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}[kind]()
+    peer.params_ = model.params_.copy()
+    f, r, T = (weekly[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    assert np.allclose(model.p_alive(weekly), peer.conditional_probability_alive(f, r, T), rtol=0, atol=1e-8)
+    for t in (1, 39, 78):
+        assert np.allclose(model.expected_purchases(t, weekly),
+                           peer.conditional_expected_number_of_purchases_up_to_time(t, f, r, T), rtol=0, atol=1e-8)
+    assert np.allclose(model.expected_purchases_population([1, 39, 78]),
+                       peer.expected_number_of_purchases_up_to_time(np.array([1.0, 39.0, 78.0])), rtol=0, atol=1e-10)
+    if kind == "bgnbd":  # and the spend model's
+        from lifetimes import GammaGammaFitter
+
+        spend = SpendModel().fit(weekly)
+        gg = GammaGammaFitter()
+        gg.params_ = spend.params_.copy()
+        assert np.allclose(spend.expected_spend(weekly),
+                           gg.conditional_expected_average_profit(weekly["frequency"], weekly["monetary_value"]),
+                           rtol=1e-12, atol=0)

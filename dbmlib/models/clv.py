@@ -3,7 +3,8 @@
 Estimators follow scikit-learn conventions. They fit on the distinct ``(frequency,
 recency, T)`` rows with weights (:mod:`dbmlib.models.btyd_fit`): BG/NBD with an own likelihood and
 analytic gradient, Pareto/NBD with lifetimes' likelihood and a quasi-Newton optimiser,
-MBG/NBD with lifetimes' fitter; predictions use the ``lifetimes`` formulas. Estimates equal
+MBG/NBD with lifetimes' fitter; predictions are our own code (:mod:`dbmlib.models.btyd_predict`,
+:mod:`dbmlib.models.bgbb`), equal to lifetimes' formulas where those are right. Estimates equal
 lifetimes' own fits (tested). Their input is a summary from :func:`dbmlib.segment.rfm.rfm_summary` with columns
 ``frequency, recency, T`` (and ``monetary_value`` for spend) in one stated time unit: days,
 or weeks as days / 7 as the published CDNOW analyses use.
@@ -24,7 +25,18 @@ from sklearn.utils.validation import check_is_fitted
 from ..core.errors import InputError
 from .bgbb import bgbb_expected_purchases, bgbb_p_alive, bgbb_population_purchases, fit_bgbb
 from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_pnbd
-from .btyd_predict import bgnbd_discounted_purchases, bgnbd_expected_purchases, bgnbd_p_alive
+from .btyd_predict import (
+    bgnbd_discounted_purchases,
+    bgnbd_expected_purchases,
+    bgnbd_p_alive,
+    bgnbd_population_purchases,
+    mbgnbd_expected_purchases,
+    mbgnbd_p_alive,
+    mbgnbd_population_purchases,
+    pnbd_expected_purchases,
+    pnbd_p_alive,
+    pnbd_population_purchases,
+)
 
 __all__ = [
     "PUBLISHED_CDNOW",
@@ -39,6 +51,11 @@ log = logging.getLogger(__name__)
 
 _FITTERS = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
 _KINDS = sorted([*_FITTERS, "bgbb"])  # BG/BB: discrete time, our own code (dbmlib.models.bgbb)
+#: Our own prediction code per kind: (expected purchases, P(alive), a new customer's purchases).
+_PREDICT = {"bgnbd": (bgnbd_expected_purchases, bgnbd_p_alive, bgnbd_population_purchases),
+            "mbgnbd": (mbgnbd_expected_purchases, mbgnbd_p_alive, mbgnbd_population_purchases),
+            "pnbd": (pnbd_expected_purchases, pnbd_p_alive, pnbd_population_purchases),
+            "bgbb": (bgbb_expected_purchases, bgbb_p_alive, bgbb_population_purchases)}
 #: Published estimates on the CDNOW 1/10 sample, 39-week calibration, time in weeks:
 #: BG/NBD and Pareto/NBD from Fader, Hardie & Lee (2005), "Counting your customers the easy
 #: way" (Marketing Science 24(2)); Gamma-Gamma from Fader & Hardie (2013), "The Gamma-Gamma
@@ -189,32 +206,20 @@ class PurchaseModel(BaseEstimator):
         """Expected purchases of each customer in the next ``t`` time units."""
         self._check_fitted()
         check_summary(summary)
-        if self.kind == "bgnbd":
-            v = bgnbd_expected_purchases(self.params_.to_numpy(), t, *_frt(summary))
-        elif self.kind == "bgbb":
-            v = bgbb_expected_purchases(self.params_.to_numpy(), t, *_frt(summary))
-        else:
-            v = self.fitter_.conditional_expected_number_of_purchases_up_to_time(t, *_frt(summary))
+        v = _PREDICT[self.kind][0](self.params_.to_numpy(), t, *_frt(summary))
         return pd.Series(np.asarray(v, float), index=summary.index, name="expected_purchases")
 
     def p_alive(self, summary: pd.DataFrame) -> pd.Series:
         """Probability that each customer is still active at the end of the summary."""
         self._check_fitted()
         check_summary(summary)
-        if self.kind == "bgnbd":
-            v = bgnbd_p_alive(self.params_.to_numpy(), *_frt(summary))
-        elif self.kind == "bgbb":  # alive at the next opportunity
-            v = bgbb_p_alive(self.params_.to_numpy(), *_frt(summary))
-        else:
-            v = self.fitter_.conditional_probability_alive(*_frt(summary))
+        v = _PREDICT[self.kind][1](self.params_.to_numpy(), *_frt(summary))  # BG/BB: at the next opportunity
         return pd.Series(np.asarray(v, float), index=summary.index, name="p_alive")
 
     def expected_purchases_population(self, t) -> np.ndarray:
         """Expected repeat purchases of a new customer within ``t`` time units of the first."""
         self._check_fitted()
-        if self.kind == "bgbb":
-            return bgbb_population_purchases(self.params_.to_numpy(), t)
-        return np.asarray(self.fitter_.expected_number_of_purchases_up_to_time(np.asarray(t, float)))
+        return _PREDICT[self.kind][2](self.params_.to_numpy(), t)
 
 
 class SpendModel(BaseEstimator):
@@ -263,11 +268,14 @@ class SpendModel(BaseEstimator):
         return self
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
-        """Expected average spend per future transaction of each customer."""
+        """Expected average spend per future transaction of each customer (Fader & Hardie's
+        Gamma-Gamma, eq. 5): ``p(v + x·m̄) / (p·x + q − 1)``, the population mean ``pv/(q−1)``
+        for a customer without repeat purchases."""
         check_is_fitted(self, "params_", msg=_NOT_FITTED)
         check_summary(summary, monetary=True)
-        v = self.fitter_.conditional_expected_average_profit(
-            summary["frequency"].to_numpy(float), summary["monetary_value"].to_numpy(float))
+        p, q, v_ = (float(self.params_[k]) for k in ("p", "q", "v"))
+        x, m = summary["frequency"].to_numpy(float), summary["monetary_value"].to_numpy(float)
+        v = p * (v_ + x * m) / (p * x + q - 1)
         return pd.Series(np.asarray(v, float), index=summary.index, name="expected_spend")
 
 
