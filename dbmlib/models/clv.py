@@ -1,9 +1,9 @@
 """Customer lifetime value: buy-till-you-die purchase models, Gamma-Gamma spend, discounted CLV.
 
 Estimators follow scikit-learn conventions. They fit on the distinct ``(frequency,
-recency, T)`` rows with weights (:mod:`dbmlib.models.btyd_fit`): BG/NBD with an own likelihood and
-analytic gradient, Pareto/NBD with lifetimes' likelihood and a quasi-Newton optimiser,
-MBG/NBD with lifetimes' fitter; predictions are our own code (:mod:`dbmlib.models.btyd_predict`,
+recency, T)`` rows with weights (:mod:`dbmlib.models.btyd_fit`): BG/NBD and MBG/NBD with own
+likelihoods and analytic gradients, Pareto/NBD with an own likelihood and a quasi-Newton
+optimiser; predictions are our own code (:mod:`dbmlib.models.btyd_predict`,
 :mod:`dbmlib.models.bgbb`), equal to lifetimes' formulas where those are right. Estimates equal
 lifetimes' own fits (tested). Their input is a summary from :func:`dbmlib.segment.rfm.rfm_summary` with columns
 ``frequency, recency, T`` (and ``monetary_value`` for spend) in one stated time unit: days,
@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
 from .bgbb import bgbb_expected_purchases, bgbb_p_alive, bgbb_population_purchases, fit_bgbb
-from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_pnbd
+from .btyd_fit import compress, fit_bgnbd, fit_gamma_gamma, fit_mbgnbd, fit_pnbd
 from .btyd_predict import (
     bgnbd_discounted_purchases,
     bgnbd_expected_purchases,
@@ -191,11 +191,9 @@ class PurchaseModel(BaseEstimator):
         elif self.kind == "pnbd":
             params, ll, _ = fit_pnbd(f, r, T, w, penalizer=penalizer, initial=initial)
             fitter.params_ = pd.Series(params, index=["r", "alpha", "s", "beta"])
-        else:  # MBG/NBD: lifetimes' fitter on the compressed rows
-            fitter.fit(f, r, T, weights=w, verbose=False,
-                       initial_params=None if initial is None else np.log(np.asarray(initial, float)))
-            nll = fitter._negative_log_likelihood(np.log(fitter.params_.to_numpy()), f, r, T, w, 0.0)
-            ll = -nll * w.sum()
+        else:  # MBG/NBD: our likelihood on the compressed rows
+            params, ll = fit_mbgnbd(f, r, T, w, penalizer=penalizer, initial=initial)
+            fitter.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
         fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as fit() sets
         return fitter, ll
 
