@@ -17,6 +17,7 @@ __all__ = [
     "calibration_plot",
     "clv_distribution",
     "cohort_heatmap",
+    "frequency_check_chart",
     "frequency_recency_matrix",
     "gains_chart",
     "holdout_by_frequency",
@@ -342,6 +343,22 @@ def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:
     ax.legend()
     return _finish(fig, ax, "Qini curve: incremental responders by share targeted",
                    "share of customers targeted (highest score first)", "incremental responders")
+
+
+def frequency_check_chart(table: pd.DataFrame, *, ax=None) -> Figure:
+    """Observed customers per repeat count against the fitted model's simulation
+    (``models.frequency_check``), with the chi-square statistic in the title."""
+    fig, ax = _figure(ax, figsize=(7, 4))
+    x = range(len(table))
+    ax.bar([i - 0.2 for i in x], table["observed"], width=0.4, label="observed")
+    ax.bar([i + 0.2 for i in x], table["simulated"], width=0.4, label="simulated from the fitted model")
+    ax.set_xticks(list(x), table.index)
+    ax.legend()
+    a = table.attrs
+    title = "Repeat purchases: data against the model"
+    if "chi2" in a:
+        title += f" (χ² {a['chi2']:.1f} on {a['df']} df, p = {a['p_value']:.3g})"
+    return _finish(fig, ax, title, "repeat purchases in the observation period", "customers")
 
 
 def uplift_decile_chart(table: pd.DataFrame, *, ax=None) -> Figure:
