@@ -60,6 +60,9 @@ def test_planted_covariate_effects_are_recovered_within_their_intervals():
     assert e.iloc[0] == pytest.approx(bgnbd_expected_purchases(web_params, 26, [2.0], [30.0], [52.0])[0], rel=1e-12)
     assert e.iloc[1] == pytest.approx(bgnbd_expected_purchases(p[["r", "alpha0", "a0", "b0"]].to_numpy(), 26, [2.0],
                                                                [30.0], [52.0])[0], rel=1e-12)
+    effects = model.rate_effects()
+    assert effects.loc["channel=web", "clear_effect"] and effects.loc["channel=web", "low"] < np.exp(0.5) < \
+        effects.loc["channel=web", "high"]
     with pytest.raises(InputError, match="age.*column missing"):
         model.p_alive(same, who.drop(columns="age"))
 
@@ -73,3 +76,19 @@ def test_without_covariates_it_is_the_plain_bgnbd():
     assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-7)
     np.testing.assert_allclose(model.p_alive(summary, pd.DataFrame(index=summary.index)), plain.p_alive(summary),
                                rtol=1e-4, atol=1e-9)
+
+
+def test_covariate_effects_uses_informative_columns_and_pools_rare_levels():
+    from dbmlib.models.covariates import covariate_effects
+
+    summary, covariates = _simulate(6_000, seed=8)
+    customers = pd.DataFrame({"channel": covariates["channel"], "region": "unknown",
+                              "age_band": np.where(np.arange(6_000) < 10, "100+", covariates["age"].gt(0).map({True: "50+",
+                                                                                                           False: "<50"}))},
+                             index=summary.index)
+    model, note = covariate_effects(summary, customers, ["channel", "region", "age_band", "gender"])
+    assert note == "No usable region, gender (missing, or one value only)"
+    assert model.covariate_columns_ == ["channel", "age_band"]
+    assert "gamma_rate[age_band=other]" in model.params_ and "gamma_rate[age_band=100+]" not in model.params_
+    assert covariate_effects(summary, customers, ["region"]) == (None, "No usable region (missing, or one value only): "
+                                                                       "the purchase model has no covariates")

@@ -32,7 +32,7 @@ from .btyd_fit import distinct_rows
 from .btyd_predict import bgnbd_expected_purchases, bgnbd_p_alive
 from .clv import check_summary
 
-__all__ = ["CovariatePurchaseModel", "covariate_matrix"]
+__all__ = ["CovariatePurchaseModel", "covariate_effects", "covariate_matrix"]
 
 
 def covariate_matrix(covariates: pd.DataFrame, levels: dict | None = None) -> tuple[pd.DataFrame, dict]:
@@ -151,7 +151,8 @@ class CovariatePurchaseModel(BaseEstimator):
             e[j] = h
             hess[:, j] = (objective(theta + e)[1] - objective(theta - e)[1]) * W / (2 * h)
         cov = np.linalg.pinv((hess + hess.T) / 2)
-        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        var = np.diag(cov)
+        se = np.where(var > 1e-12, np.sqrt(np.clip(var, 0, None)), np.nan)  # 0: a direction the data do not identify
         est = theta.copy()
         est[1] -= np.log(scale)
         z = norm.ppf(0.975)
@@ -160,6 +161,18 @@ class CovariatePurchaseModel(BaseEstimator):
         rate = out.index.str.startswith("gamma_rate")
         out["rate_multiplier"] = np.where(rate, np.exp(out["estimate"]), np.nan)
         return out
+
+    def rate_effects(self) -> pd.DataFrame:
+        """The purchase-rate effects as multipliers of the mean rate, with their 95 % intervals,
+        and whether the interval excludes 1 (the dropout effects are in ``coefficients_``; they
+        need many more customers to be pinned down)."""
+        check_is_fitted(self, "coefficients_")
+        rate = self.coefficients_[self.coefficients_.index.str.startswith("gamma_rate")]
+        out = pd.DataFrame({"rate_multiplier": np.exp(rate["estimate"]), "low": np.exp(rate["ci_low"]),
+                            "high": np.exp(rate["ci_high"])})
+        out["clear_effect"] = (out["low"] > 1) | (out["high"] < 1)
+        out.index = out.index.str.removeprefix("gamma_rate[").str.removesuffix("]")
+        return out.rename_axis("covariate = level (against the reference)")
 
     def _customer_params(self, covariates: pd.DataFrame) -> np.ndarray:
         missing = [c for c in self.covariate_columns_ if c not in covariates.columns]
@@ -194,3 +207,25 @@ class CovariatePurchaseModel(BaseEstimator):
     def p_alive(self, summary: pd.DataFrame, covariates: pd.DataFrame) -> pd.Series:
         """P(alive) of each customer, with their own parameters."""
         return pd.Series(self._by_pattern(bgnbd_p_alive, summary, covariates), index=summary.index, name="p_alive")
+
+
+def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *, min_customers: int = 30,
+                      ) -> tuple[CovariatePurchaseModel | None, str]:
+    """Fit :class:`CovariatePurchaseModel` on the attributes ``columns`` of ``customers`` that
+    carry information (present, more than one known value); levels held by fewer than
+    ``min_customers`` customers are pooled as "other". Returns the model (or None) and what was
+    skipped, in words ("" when nothing was)."""
+    usable, skipped = [], []
+    for col in columns:
+        values = customers[col].astype("string").reindex(summary.index) if col in customers else None
+        if values is None or values.replace("unknown", pd.NA).nunique() < 2:
+            skipped.append(col)
+            continue
+        counts = values.fillna("unknown").value_counts()
+        rare = counts.index[counts < min_customers]
+        usable.append(values.fillna("unknown").where(~values.isin(rare), "other").rename(col))
+    note = (f"no usable {', '.join(skipped)} (missing, or one value only)" if skipped else "")
+    if not usable:
+        return None, (note + ": the purchase model has no covariates").capitalize()
+    model = CovariatePurchaseModel().fit(summary, pd.concat(usable, axis=1))
+    return model, note.capitalize()
