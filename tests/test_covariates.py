@@ -92,3 +92,17 @@ def test_covariate_effects_uses_informative_columns_and_pools_rare_levels():
     assert "gamma_rate[age_band=other]" in model.params_ and "gamma_rate[age_band=100+]" not in model.params_
     assert covariate_effects(summary, customers, ["region"]) == (None, "No usable region (missing, or one value only): "
                                                                        "the purchase model has no covariates")
+
+
+def test_a_level_whose_customers_never_repeat_is_flagged_not_reported_as_an_effect():
+    from dbmlib.models.covariates import covariate_effects
+
+    summary, covariates = _simulate(3_000, seed=9)
+    customers = pd.DataFrame({"channel": covariates["channel"]}, index=summary.index)
+    never = summary.index[:200]
+    summary.loc[never, ["frequency", "recency"]] = 0.0
+    customers.loc[never, "channel"] = "kiosk"
+    model, note = covariate_effects(summary, customers, ["channel"])
+    effects = model.rate_effects()
+    assert note == "" and not effects.loc["channel=kiosk", "identified"] and not effects.loc["channel=kiosk", "clear_effect"]
+    assert effects.loc["channel=web", "identified"] and effects.loc["channel=web", "clear_effect"]

@@ -28,11 +28,16 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
-from .btyd_fit import distinct_rows
+from .btyd_fit import distinct_rows, fit_bgnbd
 from .btyd_predict import bgnbd_expected_purchases, bgnbd_p_alive
-from .clv import check_summary
+from .clv import ModelFitError, check_summary
 
 __all__ = ["CovariatePurchaseModel", "covariate_effects", "covariate_matrix"]
+
+#: A fit whose optimiser stopped on precision loss is accepted when no gradient component of the
+#: mean log-likelihood is above this (at the optimum they are 0; 1e-4 is a change of 0.0001 per
+#: customer for a unit step in a log-parameter).
+_GTOL = 1e-4
 
 
 def covariate_matrix(covariates: pd.DataFrame, levels: dict | None = None) -> tuple[pd.DataFrame, dict]:
@@ -125,10 +130,19 @@ class CovariatePurchaseModel(BaseEstimator):
                 return 1e300, np.zeros_like(theta)
             return value, -grad / W
 
-        theta0 = np.zeros(4 + 3 * k)
-        fit = minimize(objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 10_000, "gtol": 1e-10})
-        if fit.fun >= 1e299 or not fit.success:
-            raise RuntimeError(f"the covariate BG/NBD did not converge: {fit.message}")
+        # start at the plain BG/NBD (no covariate effects), in the rescaled time
+        plain, _ = fit_bgnbd(x, tx, T, weights)
+        theta0 = np.r_[np.log(plain * np.array([1.0, scale, 1.0, 1.0])), np.zeros(3 * k)]
+        fit = None
+        for method in ("L-BFGS-B", "BFGS"):  # BFGS when L-BFGS-B's line search stops short
+            fit = minimize(objective, theta0 if fit is None else fit.x, jac=True, method=method,
+                           options={"maxiter": 10_000, "gtol": 1e-8})
+            if fit.fun < 1e299 and (fit.success or np.max(np.abs(fit.jac)) < _GTOL):
+                break
+        if fit.fun >= 1e299 or not (fit.success or np.max(np.abs(fit.jac)) < _GTOL):
+            raise ModelFitError(f"the covariate BG/NBD did not converge ({fit.message}); largest gradient "
+                                f"{np.max(np.abs(fit.jac)):.2g}: too many covariate levels for the data, or a level "
+                                "whose customers never repeat")
         theta = fit.x.copy()
         theta[1] -= np.log(scale)  # α back to the summary's time unit
         self.theta_ = theta
@@ -164,13 +178,17 @@ class CovariatePurchaseModel(BaseEstimator):
 
     def rate_effects(self) -> pd.DataFrame:
         """The purchase-rate effects as multipliers of the mean rate, with their 95 % intervals,
-        and whether the interval excludes 1 (the dropout effects are in ``coefficients_``; they
-        need many more customers to be pinned down)."""
+        whether the interval excludes 1, and whether the data identify the effect at all
+        (``identified``: a finite standard error below 3 on the log scale). The dropout effects
+        are in ``coefficients_``; they need many more customers to be pinned down."""
         check_is_fitted(self, "coefficients_")
         rate = self.coefficients_[self.coefficients_.index.str.startswith("gamma_rate")]
         out = pd.DataFrame({"rate_multiplier": np.exp(rate["estimate"]), "low": np.exp(rate["ci_low"]),
                             "high": np.exp(rate["ci_high"])})
         out["clear_effect"] = (out["low"] > 1) | (out["high"] < 1)
+        # a level whose customers never repeat pushes its effect towards 0 without a finite estimate
+        out["identified"] = (rate["std_error"] < 3).to_numpy()  # NaN or a log-scale s.e. above 3: not
+        out.loc[~out["identified"], "clear_effect"] = False
         out.index = out.index.str.removeprefix("gamma_rate[").str.removesuffix("]")
         return out.rename_axis("covariate = level (against the reference)")
 
@@ -226,6 +244,10 @@ def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *
         usable.append(values.fillna("unknown").where(~values.isin(rare), "other").rename(col))
     note = (f"no usable {', '.join(skipped)} (missing, or one value only)" if skipped else "")
     if not usable:
-        return None, (note + ": the purchase model has no covariates").capitalize()
-    model = CovariatePurchaseModel().fit(summary, pd.concat(usable, axis=1))
-    return model, note.capitalize()
+        return None, "N" + (note + ": the purchase model has no covariates")[1:]
+    try:
+        model = CovariatePurchaseModel().fit(summary, pd.concat(usable, axis=1))
+    except ModelFitError as exc:  # said in words; the rest of the stage runs
+        said = "; ".join(filter(None, [note, f"covariates not estimated: {exc}"]))
+        return None, said[:1].upper() + said[1:]
+    return model, note[:1].upper() + note[1:]
