@@ -156,16 +156,22 @@ def write_results():
         f"Python {platform.python_version()}; pandas {pd.__version__}, numpy {np.__version__}, "
         f"scipy {scipy.__version__}, DuckDB {duckdb.__version__}, lifetimes {lifetimes.__version__}.",
         "Median of the repeats (Pareto/NBD peer: one run); peak = Python allocations (tracemalloc).",
-        "", "| step | size | dbm-workbench | lifetimes | ratio | peak MiB (ours / peer) | check | target |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "", *results_table(ROWS),
     ]
-    for r in ROWS:
+    write_section("BTYD steps against lifetimes", lines)
+
+
+def results_table(rows: list[dict]) -> list[str]:
+    """The Markdown table of :func:`report`'s rows (``—`` where a step has no peer)."""
+    lines = ["| step | size | dbm-workbench | lifetimes | ratio | peak MiB (ours / peer) | check | target |",
+             "|---|---|---:|---:|---:|---:|---|---|"]
+    for r in rows:
         peer = "—" if np.isnan(r["peer"]) else f"{r['peer']:.3f} s"
         ratio = "—" if np.isnan(r["ratio"]) else f"{r['ratio']:.1f}×"
         mem_peer = "—" if np.isnan(r["mem_peer"]) else f"{r['mem_peer']:.0f}"
         lines.append(f"| {r['step']} | {r['size']} | {r['ours']:.3f} s | {peer} | {ratio} | "
                      f"{r['mem_ours']:.0f} / {mem_peer} | {r['check']} | {r['target']} |")
-    write_section("BTYD steps against lifetimes", lines)
+    return lines
 
 
 def main(argv=None):

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_btyd import ROWS, daily_summary, report
+from bench_btyd import ROWS, daily_summary, report, results_table
 from common import measure, write_section
 
 from dbmlib.models.btyd_fit import compress, fit_mbgnbd
@@ -97,15 +97,8 @@ def write_results() -> None:
         f"{pd.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, lifetimes {lifetimes.__version__}. "
         "Median of the repeats; peak = Python allocations (tracemalloc). Customers: the daily BG/NBD summary of "
         "`bench_btyd.py`. Predictions use parameters fitted on 10,000 of them.",
-        "", "| step | size | dbm-workbench | lifetimes | ratio | peak MiB (ours / peer) | check | target |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "", *results_table(ROWS),
     ]
-    for r in ROWS:
-        peer = "—" if np.isnan(r["peer"]) else f"{r['peer']:.3f} s"
-        ratio = "—" if np.isnan(r["ratio"]) else f"{r['ratio']:.1f}×"
-        mem_peer = "—" if np.isnan(r["mem_peer"]) else f"{r['mem_peer']:.0f}"
-        lines.append(f"| {r['step']} | {r['size']} | {r['ours']:.3f} s | {peer} | {ratio} | "
-                     f"{r['mem_ours']:.0f} / {mem_peer} | {r['check']} | {r['target']} |")
     write_section("CLV models: our own fits and predictions against lifetimes", lines)
 
 

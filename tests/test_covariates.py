@@ -92,6 +92,7 @@ def test_covariate_effects_uses_informative_columns_and_pools_rare_levels():
     assert "gamma_rate[age_band=other]" in model.params_ and "gamma_rate[age_band=100+]" not in model.params_
     assert covariate_effects(summary, customers, ["region"]) == (None, "No usable region (missing, or one value only): "
                                                                        "the purchase model has no covariates")
+    assert covariate_effects(summary, customers, []) == (None, "The purchase model has no covariates")
 
 
 def test_a_level_whose_customers_never_repeat_is_flagged_not_reported_as_an_effect():

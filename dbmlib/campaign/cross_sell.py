@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..core.db import read_frame, table_exists
 from ..core.lineage import StaleTableError, require_inputs
+from ..models.next_offer import offer_item
 
 __all__ = ["OFFER_LABEL", "attach_offers", "best_offers", "offer_lift", "offer_mix", "read_offers"]
 
@@ -71,7 +72,7 @@ def best_offers(offers: pd.DataFrame, *, lift: float, contact_cost: float) -> pd
     (the category), ``p_offer``, ``offer_value``, ``margin_rate``, ``incremental_probability``
     and ``profit_by_offer`` (expected incremental margin − ``contact_cost``). Ties go to the
     offer ranked first by probability."""
-    item = "category" if "category" in offers else "product"
+    item = offer_item(offers)
     p = offers["probability"].to_numpy(float)
     incremental = np.minimum(lift * p, 1.0 - p)
     out = pd.DataFrame({"customer_id": offers["customer_id"].to_numpy(), "offer": offers[item].to_numpy(),

@@ -244,10 +244,14 @@ def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *
         usable.append(values.fillna("unknown").where(~values.isin(rare), "other").rename(col))
     note = (f"no usable {', '.join(skipped)} (missing, or one value only)" if skipped else "")
     if not usable:
-        return None, "N" + (note + ": the purchase model has no covariates")[1:]
+        return None, _sentence(": ".join(filter(None, [note, "the purchase model has no covariates"])))
     try:
         model = CovariatePurchaseModel().fit(summary, pd.concat(usable, axis=1))
     except ModelFitError as exc:  # said in words; the rest of the stage runs
-        said = "; ".join(filter(None, [note, f"covariates not estimated: {exc}"]))
-        return None, said[:1].upper() + said[1:]
-    return model, note[:1].upper() + note[1:]
+        return None, _sentence("; ".join(filter(None, [note, f"covariates not estimated: {exc}"])))
+    return model, _sentence(note)
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter (and nothing else changed)."""
+    return text[:1].upper() + text[1:]

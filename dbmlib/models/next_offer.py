@@ -28,7 +28,7 @@ from ..segment.baskets import lift_matrix, read_order_lines, sales_lines
 from ..segment.margins import item_margin_rates, read_catalogue
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
-           "offer_hit_rates"]
+           "offer_hit_rates", "offer_item"]
 
 FEATURES = ["recency_days", "orders", "revenue", "items_owned", "popularity", "max_lift", "last_lift"]
 
@@ -135,6 +135,11 @@ def evaluate_next_offer(order_lines: pd.DataFrame, end=None, horizon_days: int =
     return table, model
 
 
+def offer_item(offers: pd.DataFrame) -> str:
+    """The column of an offers table that names the offered item: ``category`` or ``product``."""
+    return "category" if "category" in offers else "product"
+
+
 @dataclass
 class OfferResult:
     """What 04 shows and stores: the time-split ``evaluation`` (one row per method), the
@@ -150,14 +155,14 @@ class OfferResult:
         """``{"offers": …}`` keyed by customer and item, for the database (``{}`` when skipped)."""
         if self.offers.empty:
             return {}
-        return {"offers": self.offers.set_index(["customer_id", "category" if "category" in self.offers else "product"])}
+        return {"offers": self.offers.set_index(["customer_id", offer_item(self.offers)])}
 
     def by_item(self) -> pd.DataFrame:
         """Per offered item: the customers whose best offer (rank 1) it is, their mean
         probability of buying it, and the margin rate and expected margin of those offers."""
         if self.offers.empty:
             return pd.DataFrame()
-        item = "category" if "category" in self.offers else "product"
+        item = offer_item(self.offers)
         best = self.offers[self.offers["rank"] == 1]
         return best.groupby(item).agg(customers=("customer_id", "size"), mean_probability=("probability", "mean"),
                                       margin_rate=("margin_rate", "mean"), expected_margin=("expected_margin", "sum"),
