@@ -116,11 +116,11 @@ def bench_scoring(summary: pd.DataFrame, repeat: int):
 
     def peer():
         f, r, T = (summary[c] for c in ("frequency", "recency", "T"))
-        bg = purchase.fitter_
+        bg = purchase.to_lifetimes()
         return pd.DataFrame({
             "p_alive": bg.conditional_probability_alive(f, r, T),
             "expected": bg.conditional_expected_number_of_purchases_up_to_time(30, f, r, T),
-            "clv": spend.fitter_.customer_lifetime_value(bg, f, r, T, summary["monetary_value"], time=12,
+            "clv": spend.to_lifetimes().customer_lifetime_value(bg, f, r, T, summary["monetary_value"], time=12,
                                                          discount_rate=d, freq="D")})
 
     t1, m1, a = measure(ours, repeat)

@@ -88,7 +88,7 @@ def test_clv_time_unit_explicit_and_equal_to_lifetimes_on_daily_data(weekly):
     assert clv_w.sum() == pytest.approx(clv_d.sum(), rel=0.01)
     # lifetimes' own helper assumes daily data and a monthly discount rate of 30-day months
     d = (1.10) ** (1 / 12) - 1
-    ref = sd.fitter_.customer_lifetime_value(bd.fitter_, daily["frequency"], daily["recency"],
+    ref = sd.to_lifetimes().customer_lifetime_value(bd.to_lifetimes(), daily["frequency"], daily["recency"],
                                              daily["T"], daily["monetary_value"], time=12,
                                              discount_rate=d, freq="D")
     ours = customer_lifetime_value(bd, sd, daily, 12, 0.10, days_per_time_unit=30.4375 / 30)
@@ -117,7 +117,7 @@ def test_unfittable_model_raises_model_fit_error(monkeypatch):
     def broken(*a, **k):
         raise FloatingPointError("the BG/NBD likelihood could not be evaluated")
 
-    monkeypatch.setattr(clv, "fit_bgnbd", broken)
+    monkeypatch.setitem(clv._FITS, "bgnbd", (broken, ["r", "alpha", "a", "b"]))
     s = pd.DataFrame({"frequency": [1.0, 2.0], "recency": [3.0, 4.0], "T": [5.0, 6.0]})
     with pytest.raises(ModelFitError, match=r"penalizer 0.0: .*penalizer 0.1: FloatingPointError"):
         PurchaseModel("bgnbd").fit(s)

@@ -17,8 +17,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
-from lifetimes.utils import ConvergenceError
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -49,8 +47,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_FITTERS = {"bgnbd": BetaGeoFitter, "pnbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
-_KINDS = sorted([*_FITTERS, "bgbb"])  # BG/BB: discrete time, our own code (dbmlib.models.bgbb)
+#: Our own fit per continuous-time kind (:mod:`dbmlib.models.btyd_fit`): (fit function, parameter names).
+_FITS = {"bgnbd": (fit_bgnbd, ["r", "alpha", "a", "b"]), "pnbd": (fit_pnbd, ["r", "alpha", "s", "beta"]),
+         "mbgnbd": (fit_mbgnbd, ["r", "alpha", "a", "b"])}
+_KINDS = sorted([*_FITS, "bgbb"])  # BG/BB: discrete time, our own code (dbmlib.models.bgbb)
+#: lifetimes' class per kind, for :meth:`PurchaseModel.to_lifetimes` (imported only there).
+_LIFETIMES = {"bgnbd": "BetaGeoFitter", "pnbd": "ParetoNBDFitter", "mbgnbd": "ModifiedBetaGeoFitter",
+              "bgbb": "BetaGeoBetaBinomFitter"}
 #: Our own prediction code per kind: (expected purchases, P(alive), a new customer's purchases).
 _PREDICT = {"bgnbd": (bgnbd_expected_purchases, bgnbd_p_alive, bgnbd_population_purchases),
             "mbgnbd": (mbgnbd_expected_purchases, mbgnbd_p_alive, mbgnbd_population_purchases),
@@ -124,7 +127,9 @@ class PurchaseModel(BaseEstimator):
     params_ : Series of the fitted parameters
     log_likelihood_ : float, total log-likelihood of the data at ``params_`` (unpenalised)
     penalizer_ : float actually used
-    fitter_ : the lifetimes fitter
+
+    Fitting and prediction are our own code: lifetimes is not imported. :meth:`to_lifetimes`
+    hands the parameters to a lifetimes fitter for its plots.
     """
 
     def __init__(self, kind: str = "bgnbd", penalizer: float = 0.0):
@@ -147,18 +152,17 @@ class PurchaseModel(BaseEstimator):
             try:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    fitter, ll = self._fit_compressed(f, r, T, w, penalizer, initial_params)
-            except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+                    params, ll = self._fit_compressed(f, r, T, w, penalizer, initial_params)
+            except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
                 errors.append(f"penalizer {penalizer}: {type(exc).__name__}: {str(exc).strip()[:120]}")
                 continue
-            params = fitter.params_
             if not np.all(np.isfinite(params.to_numpy())) or (params.to_numpy() <= 0).any():
                 errors.append(f"penalizer {penalizer}: non-finite or non-positive parameters")
                 continue
             if not np.isfinite(ll):
                 errors.append(f"penalizer {penalizer}: the log-likelihood overflowed")
                 continue
-            self.fitter_, self.penalizer_ = fitter, penalizer
+            self.penalizer_ = penalizer
             self.params_ = params.copy()
             self.log_likelihood_ = float(ll)
             if penalizer != self.penalizer:
@@ -177,25 +181,28 @@ class PurchaseModel(BaseEstimator):
                              expected="BG/BB counts purchase opportunities: frequency, recency and T in whole periods")
         params, ll = fit_bgbb(f, r, T, w, initial)
         self.params_ = pd.Series(params, index=["alpha", "beta", "gamma", "delta"])
-        self.log_likelihood_, self.penalizer_, self.fitter_ = float(ll), 0.0, None
+        self.log_likelihood_, self.penalizer_ = float(ll), 0.0
         self.n_customers_, self.n_distinct_ = len(summary), len(f)
         return self
 
     def _fit_compressed(self, f, r, T, w, penalizer, initial=None):
-        """Fit on distinct rows with weights; returns a lifetimes fitter holding the
-        parameters (for its prediction methods) and the total log-likelihood."""
-        fitter = _FITTERS[self.kind](penalizer_coef=penalizer)
-        if self.kind == "bgnbd":
-            params, ll = fit_bgnbd(f, r, T, w, penalizer=penalizer, initial=initial)
-            fitter.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
-        elif self.kind == "pnbd":
-            params, ll, _ = fit_pnbd(f, r, T, w, penalizer=penalizer, initial=initial)
-            fitter.params_ = pd.Series(params, index=["r", "alpha", "s", "beta"])
-        else:  # MBG/NBD: our likelihood on the compressed rows
-            params, ll = fit_mbgnbd(f, r, T, w, penalizer=penalizer, initial=initial)
-            fitter.params_ = pd.Series(params, index=["r", "alpha", "a", "b"])
-        fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as fit() sets
-        return fitter, ll
+        """Fit on distinct rows with weights: the parameters (a Series) and the total
+        log-likelihood."""
+        fit, names = _FITS[self.kind]
+        params, ll, *_ = fit(f, r, T, w, penalizer=penalizer, initial=initial)
+        return pd.Series(params, index=names), ll
+
+    def to_lifetimes(self):
+        """A lifetimes fitter holding these parameters (for lifetimes' plots and helpers;
+        needs the ``lifetimes`` package, which nothing else here imports)."""
+        self._check_fitted()
+        import lifetimes
+
+        fitter = getattr(lifetimes, _LIFETIMES[self.kind])(penalizer_coef=self.penalizer_)
+        fitter.params_ = self.params_.copy()
+        if hasattr(fitter, "conditional_expected_number_of_purchases_up_to_time"):
+            fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time  # as its fit() sets
+        return fitter
 
     def _check_fitted(self):
         check_is_fitted(self, "params_", msg=_NOT_FITTED)
@@ -258,12 +265,18 @@ class SpendModel(BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)
             params, self.log_likelihood_ = fit_gamma_gamma(x, m, w[keep], penalizer=self.penalizer,
                                                             initial=initial_params)
-        fitter = GammaGammaFitter(penalizer_coef=self.penalizer)  # holds the parameters for its formulas
-        fitter.params_ = pd.Series(params, index=["p", "q", "v"])
-        self.fitter_ = fitter
-        self.params_ = fitter.params_.copy()
+        self.params_ = pd.Series(params, index=["p", "q", "v"])
         self.n_customers_ = int(keep.sum())
         return self
+
+    def to_lifetimes(self):
+        """A lifetimes ``GammaGammaFitter`` holding these parameters (needs ``lifetimes``)."""
+        check_is_fitted(self, "params_", msg=_NOT_FITTED)
+        from lifetimes import GammaGammaFitter
+
+        fitter = GammaGammaFitter(penalizer_coef=self.penalizer)
+        fitter.params_ = self.params_.copy()
+        return fitter
 
     def expected_spend(self, summary: pd.DataFrame) -> pd.Series:
         """Expected average spend per future transaction of each customer (Fader & Hardie's

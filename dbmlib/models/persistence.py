@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.errors import InputError
 from ..core.io import atomic_write_text
-from .clv import _FITTERS, PurchaseModel, SpendModel
+from .clv import PurchaseModel, SpendModel
 from .retention import RetentionModel
 
 __all__ = ["data_fingerprint", "load_model_json", "save_model_json"]
@@ -42,13 +42,11 @@ def data_fingerprint(frame: pd.DataFrame | None, columns) -> str | None:
 
 
 def _versions() -> dict:
-    import lifetimes
     import scipy
 
     import dbmlib
 
-    return {"dbmlib": dbmlib.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-            "lifetimes": getattr(lifetimes, "__version__", "unknown")}
+    return {"dbmlib": dbmlib.__version__, "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__}
 
 
 def save_model_json(model, path, *, time_unit: str, data: pd.DataFrame | None = None) -> Path:
@@ -88,17 +86,8 @@ def load_model_json(path, *, time_unit: str | None = None):
     if record["model"] == "PurchaseModel":
         model = PurchaseModel(record["kind"], record["penalizer"] or 0.0)
         model.penalizer_ = record["penalizer"] or 0.0
-        model.fitter_ = None
-        if record["kind"] in _FITTERS:
-            model.fitter_ = _FITTERS[record["kind"]](penalizer_coef=model.penalizer_)
-            model.fitter_.params_ = params.copy()
-            model.fitter_.predict = model.fitter_.conditional_expected_number_of_purchases_up_to_time
     elif record["model"] == "SpendModel":
-        from lifetimes import GammaGammaFitter
-
         model = SpendModel(record["penalizer"] or 0.0)
-        model.fitter_ = GammaGammaFitter(penalizer_coef=model.penalizer)
-        model.fitter_.params_ = params.copy()
     else:
         model = RetentionModel()
         model.alpha_, model.beta_ = float(params["alpha"]), float(params["beta"])
