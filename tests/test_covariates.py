@@ -107,3 +107,60 @@ def test_a_level_whose_customers_never_repeat_is_flagged_not_reported_as_an_effe
     effects = model.rate_effects()
     assert note == "" and not effects.loc["channel=kiosk", "identified"] and not effects.loc["channel=kiosk", "clear_effect"]
     assert effects.loc["channel=web", "identified"] and effects.loc["channel=web", "clear_effect"]
+
+
+PNBD_TRUTH = {"r": 0.55, "alpha0": 10.0, "s": 0.6, "beta0": 12.0,
+              "gamma_rate[channel=web]": 0.5, "gamma_dropout[channel=web]": -0.7,
+              "gamma_rate[age]": -0.2, "gamma_dropout[age]": 0.3}
+
+
+def _simulate_pnbd(n: int, seed: int):
+    """Pareto/NBD customers with planted effects: λ ~ Gamma(r, α₀e^(−γ_rate·z)), μ ~ Gamma(s, β₀e^(−γ_dropout·z))."""
+    rng = np.random.default_rng(seed)
+    web = (rng.random(n) < 0.4).astype(float)
+    age = np.round(rng.normal(size=n), 1)
+    t = PNBD_TRUTH
+    alpha = t["alpha0"] * np.exp(-(t["gamma_rate[channel=web]"] * web + t["gamma_rate[age]"] * age))
+    beta = t["beta0"] * np.exp(-(t["gamma_dropout[channel=web]"] * web + t["gamma_dropout[age]"] * age))
+    lam, mu = rng.gamma(t["r"], 1 / alpha), rng.gamma(t["s"], 1 / beta)
+    T = np.floor(rng.uniform(26, 78, n))
+    active = np.minimum(rng.exponential(1 / mu), T)  # purchases happen until death or the end
+    x = rng.poisson(lam * active).astype(float)
+    tx = np.where(x > 0, active * rng.beta(np.maximum(x, 1), 1), 0.0)  # the last of x uniform times
+    summary = pd.DataFrame({"frequency": x, "recency": np.round(tx, 4), "T": T})
+    return summary, pd.DataFrame({"channel": np.where(web == 1, "web", "store"), "age": age})
+
+
+def test_pareto_nbd_with_covariates_recovers_planted_effects():
+    summary, covariates = _simulate_pnbd(20_000, seed=3)
+    model = CovariatePurchaseModel("pnbd").fit(summary, covariates)
+    coef = model.coefficients_
+    assert list(model.params_.index) == ["r", "alpha0", "s", "beta0", "gamma_rate[channel=web]", "gamma_rate[age]",
+                                         "gamma_dropout[channel=web]", "gamma_dropout[age]"]
+    for name, truth in PNBD_TRUTH.items():
+        row = coef.loc[f"log {name}" if name in ("r", "alpha0", "s", "beta0") else name]
+        value = np.log(truth) if name in ("r", "alpha0", "s", "beta0") else truth
+        assert row["ci_low"] <= value <= row["ci_high"], (name, value, row.to_dict())
+    # the web channel: 1.65 times the purchase rate, half the dropout rate; both intervals exclude 0
+    assert coef.loc["gamma_rate[channel=web]", "ci_low"] > 0 and coef.loc["gamma_dropout[channel=web]", "ci_high"] < 0
+    # predictions are the Pareto/NBD's at each customer's own α and β
+    from dbmlib.models.btyd_predict import pnbd_expected_purchases, pnbd_p_alive
+
+    p = model.params_
+    one = pd.DataFrame({"frequency": [3.0], "recency": [20.0], "T": [52.0]})
+    own = [p["r"], p["alpha0"] * np.exp(-p["gamma_rate[channel=web]"] - 0.5 * p["gamma_rate[age]"]), p["s"],
+           p["beta0"] * np.exp(-p["gamma_dropout[channel=web]"] - 0.5 * p["gamma_dropout[age]"])]
+    who = pd.DataFrame({"channel": ["web"], "age": [0.5]})
+    assert model.expected_purchases(10, one, who).iloc[0] == pytest.approx(
+        pnbd_expected_purchases(own, 10, [3.0], [20.0], [52.0])[0], rel=1e-12)
+    assert model.p_alive(one, who).iloc[0] == pytest.approx(pnbd_p_alive(own, [3.0], [20.0], [52.0])[0], rel=1e-12)
+
+
+def test_pareto_nbd_without_covariates_is_the_plain_pareto_nbd():
+    summary, _ = _simulate_pnbd(5_000, seed=2)
+    plain = PurchaseModel("pnbd").fit(summary)
+    model = CovariatePurchaseModel("pnbd").fit(summary, pd.DataFrame(index=summary.index))
+    np.testing.assert_allclose(model.params_.to_numpy(), plain.params_.to_numpy(), rtol=2e-4)
+    assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-4)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        CovariatePurchaseModel("bgbb").fit(summary, pd.DataFrame(index=summary.index))

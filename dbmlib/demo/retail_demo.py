@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +45,8 @@ from .catalogue import (
 from .line_export import LINE_FORMATS, order_lines_from_orders, write_line_export
 from .simulate import draw_bgnbd_traits, draw_spend, simulate_repeat_purchases
 
-__all__ = ["GENERATOR_VERSION", "PROBLEM_RATES", "TRUTH_DIR", "RetailDemoConfig", "is_current", "make_retail_demo",
-           "response_rules"]
+__all__ = ["GENERATOR_VERSION", "PROBLEM_RATES", "RATE_EFFECTS", "TRUTH_DIR", "RetailDemoConfig", "is_current",
+           "make_retail_demo", "response_rules"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,13 @@ PROBLEM_RATES: dict[str, float] = {
     "extreme_outlier": 0.001,  # of sale amounts: multiplied by 50-200
 }
 N_TEST_ACCOUNTS = 12
+#: Planted covariate effects (``covariate_effects=True``): the log multiplier of each acquisition
+#: channel's mean purchase rate, web = 0 (the channel is then drawn independently of age) — Fader & Hardie's exponential link, λ ~ Gamma(r,
+#: α·exp(−γ)), so a covariate BG/NBD or Pareto/NBD should recover them. Off by default: with
+#: them the population's rates are a mixture of gammas, and the plain BG/NBD that 04 grades
+#: against the truth would have no true ``r`` and ``α``.
+RATE_EFFECTS = {"acquisition_channel": {"web": 0.0, "store": 0.0, "referral": 0.4, "social": -0.4,
+                                        "catalogue": 0.2}}
 
 REGIONS = ["Scotland", "North", "Midlands", "South West", "South East", "London"]
 INCOME_BANDS = ["low", "medium", "high", "very high"]
@@ -139,7 +146,7 @@ def _bands(z: np.ndarray, labels: list[str], cuts: list[float]) -> np.ndarray:
     return np.asarray(labels, dtype=object)[np.searchsorted(stats.norm.ppf(cuts), z)]
 
 
-def _people(cfg: RetailDemoConfig, traits, rng: np.random.Generator) -> pd.DataFrame:
+def _people(cfg: RetailDemoConfig, traits, rng: np.random.Generator, channel_by_age: bool = True) -> pd.DataFrame:
     n = cfg.n_customers
     u_lam = stats.gamma.cdf(traits.lam, cfg.r, scale=1 / cfg.alpha)
     u_nu = stats.gamma.cdf(traits.nu, cfg.q, scale=1 / cfg.gamma)  # high nu = low spend
@@ -154,6 +161,8 @@ def _people(cfg: RetailDemoConfig, traits, rng: np.random.Generator) -> pd.DataF
     signup = signup.floor("D")
     birth = signup - pd.to_timedelta(age * 365.25 + rng.uniform(0, 365, n), unit="D")
     acq_p = np.where(age[:, None] < 40, [0.45, 0.2, 0.1, 0.2, 0.05], [0.25, 0.35, 0.15, 0.05, 0.2])
+    if not channel_by_age:  # planted channel effects: the channel independent of age (and so of the dropout)
+        acq_p = np.broadcast_to([0.32, 0.3, 0.13, 0.12, 0.13], acq_p.shape)
     acq = np.asarray(ACQUISITION)[(rng.random(n)[:, None] > np.cumsum(acq_p, axis=1)).sum(1)]
     first = np.asarray(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
     last_n = np.asarray(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
@@ -546,7 +555,7 @@ def is_current(folder) -> bool:
 
 
 def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase_rate: float = 1.0,
-                     layout: str = "orders", line_format: str = "xlsx") -> Path:
+                     layout: str = "orders", line_format: str = "xlsx", covariate_effects: bool = False) -> Path:
     """Write the synthetic retail company's raw exports and its ground truth.
 
     Parameters
@@ -573,6 +582,12 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     line_format : {"xlsx", "csv", "csv.gz"}, default "xlsx"
         File format of the line export (``layout="lines"`` only). ``xlsx`` has one sheet per
         calendar year.
+    covariate_effects : bool, default False
+        Multiply each customer's purchase rate by ``exp(γ)`` of their acquisition channel
+        (:data:`RATE_EFFECTS`, recorded in ``_truth/params.json`` as ``rate_effects``), and draw
+        the channel independently of age (which the generator ties to the dropout), so that
+        given the channel the rate is Gamma(r, α·exp(−γ)) and the dropout Beta(a, b) exactly: the
+        covariate models are then correctly specified. The same seed writes other files.
 
     Returns
     -------
@@ -593,7 +608,10 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
     (out / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
     traits = draw_bgnbd_traits(cfg.n_customers, r=cfg.r, alpha=cfg.alpha, a=cfg.a, b=cfg.b,
                                q=cfg.q, gamma=cfg.gamma, rng=rng)
-    people = _people(cfg, traits, rng)
+    people = _people(cfg, traits, rng, channel_by_age=not covariate_effects)
+    if covariate_effects:  # λ ~ Gamma(r, α·exp(−γ_channel)): draws no random numbers, the streams stay aligned
+        gamma = people["acquisition_channel"].map(RATE_EFFECTS["acquisition_channel"]).to_numpy(float)
+        traits = replace(traits, lam=traits.lam * np.exp(gamma))
     orders, truth = _orders(cfg, people, traits, rng)
     orders, contacts, camp_truth = _campaign_effects(cfg, people, truth, orders, rng)
     lines, preferred = _order_lines(cfg, people, truth, orders, rng)
@@ -641,6 +659,8 @@ def make_retail_demo(out_dir, n_customers: int = 20_000, seed: int = 0, purchase
         "counts": {"customers_rows": len(customers), "transactions_rows": len(tx),
                    "contacts_rows": len(contact_table)},
     }
+    if covariate_effects:
+        params |= {"rate_effects": RATE_EFFECTS, "rate_effects_reference": "web"}
     if layout == "lines":  # the orders layout's params.json stays as it was
         params |= {"layout": layout, "line_format": line_format}
         params["counts"]["transaction_lines_rows"] = len(export)

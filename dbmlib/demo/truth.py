@@ -33,6 +33,8 @@ from ..segment.rfm import rfm_summary
 __all__ = [
     "generated_ids",
     "natural_purchases",
+    "planted_rate_effects",
+    "rate_effects_with_truth",
     "read_truth",
     "simulate_responses",
     "true_campaign_effects",
@@ -59,6 +61,39 @@ def read_truth(source_dir, feedback_folder=None) -> tuple[dict, pd.DataFrame]:
     rounds = sorted(Path(feedback_folder).glob("*/_campaign_truth.csv")) if feedback_folder else []
     truth = pd.concat([pd.read_csv(camp_file), *(pd.read_csv(f) for f in rounds)], ignore_index=True)
     return json.loads(params_file.read_text()), truth
+
+
+def planted_rate_effects(source_dir, levels: dict) -> pd.Series | None:
+    """The purchase-rate multipliers planted by ``make_retail_demo(covariate_effects=True)``,
+    against the reference levels a covariate model chose (``levels``: its ``levels_``), indexed
+    like :meth:`~dbmlib.models.CovariatePurchaseModel.rate_effects` (``column=level``); None
+    for a folder without planted effects (real data, or a company generated without them)."""
+    params_file = Path(source_dir) / "_truth" / "params.json"
+    if not params_file.exists():
+        return None
+    planted = json.loads(params_file.read_text()).get("rate_effects")
+    if not planted:
+        return None
+    out = {}
+    for col, gamma in planted.items():
+        if col in levels and levels[col]["reference"] in gamma:
+            ref = gamma[levels[col]["reference"]]
+            out |= {f"{col}={lvl}": float(np.exp(gamma[lvl] - ref)) for lvl in levels[col]["others"] if lvl in gamma}
+    return pd.Series(out, name="planted_multiplier", dtype=float)
+
+
+def rate_effects_with_truth(model, source_dir) -> pd.DataFrame:
+    """A covariate model's purchase-rate effects (``rate_effects()``), with the ``planted``
+    multiplier and whether the interval holds it (``planted_inside``) when ``source_dir`` was
+    generated with planted effects; the effects alone otherwise."""
+    effects = model.rate_effects()
+    planted = planted_rate_effects(source_dir, model.levels_) if source_dir is not None else None
+    if planted is None or planted.empty:
+        return effects
+    effects["planted"] = planted.reindex(effects.index)
+    effects["planted_inside"] = (effects["low"] <= effects["planted"]) & (effects["planted"] <= effects["high"])
+    effects.loc[effects["planted"].isna(), "planted_inside"] = pd.NA
+    return effects
 
 
 def natural_purchases(transactions: pd.DataFrame, campaigns: pd.DataFrame,

@@ -31,6 +31,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from .pnbd_gradient import pnbd_rows_with_gradient
+
 __all__ = ["bgnbd_log_likelihood", "compress", "distinct_rows", "fit_bgnbd", "fit_gamma_gamma", "fit_mbgnbd", "fit_pnbd",
            "mbgnbd_log_likelihood_rows", "pnbd_log_likelihood_rows"]
 
@@ -239,9 +241,11 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
              ) -> tuple[np.ndarray, float, float]:
     """Maximum-likelihood Pareto/NBD on (compressed) summaries.
 
-    Uses our per-customer likelihood (:func:`pnbd_log_likelihood_rows`, equal to lifetimes')
-    in lifetimes' rescaled time (``scale = 10 / max T``), on distinct rows with weights, minimised with L-BFGS-B on log-parameters instead
-    of lifetimes' Nelder-Mead, warm-started from a fit on a sample of a tenth of the customers.
+    Uses our per-customer likelihood with its analytic gradient
+    (:func:`dbmlib.models.pnbd_gradient.pnbd_rows_with_gradient`, equal to lifetimes' likelihood)
+    in lifetimes' rescaled time (``scale = 10 / max T``), on distinct rows with weights, minimised
+    with L-BFGS-B on log-parameters instead of lifetimes' Nelder-Mead, warm-started from a fit on
+    a sample of a tenth of the customers.
     Returns ``(params, total log-likelihood in the original time, scale)``, params
     ``(r, alpha, s, beta)`` in the original time unit.
     """
@@ -256,9 +260,12 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
     def objective(logp):
         p = np.exp(logp)
         with np.errstate(all="ignore"):
-            ll = pnbd_log_likelihood_rows(p, f, rs, Ts)
+            ll, *d = pnbd_rows_with_gradient(*p, f, rs, Ts)
         value = -np.dot(w, ll) / W + penalizer * np.sum(p ** 2)
-        return value if np.isfinite(value) else 1e300
+        grad = -np.array([np.dot(w, dj) for dj in d]) * p / W + 2 * penalizer * p ** 2
+        if not np.isfinite(value) or not np.all(np.isfinite(grad)):
+            return 1e300, np.zeros(4)
+        return value, grad
 
     if initial is not None:
         starts = [np.log(np.asarray(initial, float) * to_scaled)]
@@ -270,7 +277,7 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
         starts = [np.zeros(4), np.full(4, 0.1), np.log([0.5, 1.0, 0.5, 1.0])]
     best = None
     for start in starts:
-        res = minimize(objective, start, method="L-BFGS-B",
+        res = minimize(objective, start, jac=True, method="L-BFGS-B",
                        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9})
         if best is None or res.fun < best.fun:
             best = res

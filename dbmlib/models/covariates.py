@@ -1,4 +1,4 @@
-"""BG/NBD with customer covariates: who buys more often, who stays longer, and why.
+"""BG/NBD and Pareto/NBD with customer covariates: who buys more often, who stays longer, and why.
 
 Fader & Hardie's note "Incorporating time-invariant covariates into the Pareto/NBD and BG/NBD
 models" (2007) lets each customer's attributes ``z`` (acquisition channel, region, age band …)
@@ -8,13 +8,16 @@ shift the two processes through exponential links::
     a_i = a₀ · exp(γ_a·z_i),  b_i = b₀ · exp(γ_b·z_i)   (dropout p ~ Beta(a_i, b_i))
 
 so ``exp(γ_λ)`` is the multiplier of the mean purchase rate for a one-unit (or one-category)
-change in ``z``, and ``γ_a``, ``γ_b`` move the mean dropout ``a/(a+b)``. The likelihood is the
-BG/NBD's with these per-customer parameters; :class:`CovariatePurchaseModel` maximises it on
+change in ``z``, and ``γ_a``, ``γ_b`` move the mean dropout ``a/(a+b)``. In the Pareto/NBD
+(``kind="pnbd"``) the dropout rate μ ~ Gamma(s, β_i) with ``β_i = β₀ · exp(−γ_μ·z_i)``, so
+``exp(γ_μ)`` multiplies the mean dropout rate; its likelihood and analytic gradient are in
+:mod:`dbmlib.models.pnbd_gradient`. The likelihood is the plain model's with these
+per-customer parameters; :class:`CovariatePurchaseModel` maximises it on
 the distinct ``(frequency, recency, T, z)`` rows with weights, with the analytic gradient
 (digamma functions, chain rule through the links), and reports each coefficient with a
 standard error from the observed information (the Hessian, by differencing the analytic
 gradient). Categorical columns are one-hot encoded against their most frequent level; numeric
-columns enter as they are. With no covariate columns it is the plain BG/NBD.
+columns enter as they are. With no covariate columns it is the plain BG/NBD (or Pareto/NBD).
 """
 
 from __future__ import annotations
@@ -28,9 +31,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
-from .btyd_fit import distinct_rows, fit_bgnbd
-from .btyd_predict import bgnbd_expected_purchases, bgnbd_p_alive
+from .btyd_fit import distinct_rows, fit_bgnbd, fit_pnbd
+from .btyd_predict import (
+    bgnbd_expected_purchases,
+    bgnbd_p_alive,
+    pnbd_expected_purchases,
+    pnbd_p_alive,
+)
 from .clv import ModelFitError, check_summary
+from .pnbd_gradient import pnbd_rows_with_gradient
 
 __all__ = ["CovariatePurchaseModel", "covariate_effects", "covariate_matrix"]
 
@@ -64,7 +73,7 @@ def covariate_matrix(covariates: pd.DataFrame, levels: dict | None = None) -> tu
     return Z, levels
 
 
-def _gradient_parts(r, alpha, a, b, x, tx, T):
+def _bgnbd_parts(r, alpha, a, b, x, tx, T):
     """Per row: log-likelihood and its derivatives in r, α, a, b (BG/NBD, per-row α, a, b)."""
     A3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -81,22 +90,53 @@ def _gradient_parts(r, alpha, a, b, x, tx, T):
     return ll, d_r, d_alpha, d_a, d_b
 
 
+def _bgnbd_start(x, tx, T, w):
+    return fit_bgnbd(x, tx, T, w)[0]
+
+
+def _pnbd_start(x, tx, T, w):
+    return fit_pnbd(x, tx, T, w)[0]
+
+
+#: Per kind: the four base parameters, which of them carry covariates (position → coefficient
+#: name and the link's sign: parameter₀ · exp(sign · γ·z)), which are in time units (rescaled in
+#: the fit), the per-row likelihood with its gradient, the plain fit (the start), predictions.
+_KINDS = {
+    "bgnbd": (["r", "alpha0", "a0", "b0"], {1: ("gamma_rate", -1), 2: ("gamma_a", 1), 3: ("gamma_b", 1)},
+              np.array([0.0, 1.0, 0.0, 0.0]), _bgnbd_parts, _bgnbd_start, bgnbd_expected_purchases, bgnbd_p_alive),
+    "pnbd": (["r", "alpha0", "s", "beta0"], {1: ("gamma_rate", -1), 3: ("gamma_dropout", -1)},
+             np.array([0.0, 1.0, 0.0, 1.0]), pnbd_rows_with_gradient, _pnbd_start, pnbd_expected_purchases,
+             pnbd_p_alive),
+}
+
+
 class CovariatePurchaseModel(BaseEstimator):
-    """BG/NBD with covariates on the purchase rate and the dropout (module docstring).
+    """BG/NBD or Pareto/NBD with covariates on the purchase rate and the dropout (module docstring).
+
+    Parameters
+    ----------
+    kind : {"bgnbd", "pnbd"}
 
     Attributes
     ----------
     params_ : Series of ``r, alpha0, a0, b0`` and ``gamma_rate[<col>]``, ``gamma_a[<col>]``,
-        ``gamma_b[<col>]`` per design column
+        ``gamma_b[<col>]`` per design column (BG/NBD); ``r, alpha0, s, beta0``, ``gamma_rate[<col>]``
+        and ``gamma_dropout[<col>]`` (Pareto/NBD)
     coefficients_ : DataFrame per coefficient: estimate, standard error, 95 % interval, and for
         the rate coefficients the multiplier of the mean purchase rate ``exp(γ)``
     levels_ : the reference and other levels of each categorical covariate
     log_likelihood_ : float
     """
 
+    def __init__(self, kind: str = "bgnbd"):
+        self.kind = kind
+
     def fit(self, summary: pd.DataFrame, covariates: pd.DataFrame, sample_weight=None) -> CovariatePurchaseModel:
         """Fit on ``summary`` (``frequency, recency, T``) and the customers' ``covariates``
         (same index; categorical or numeric columns)."""
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {self.kind!r}")
+        base, links, timed, parts, start, *_ = _KINDS[self.kind]
         check_summary(summary)
         if not covariates.index.equals(summary.index):
             raise InputError("covariates", problem="the index differs from the summary's",
@@ -110,29 +150,29 @@ class CovariatePurchaseModel(BaseEstimator):
         weights = np.bincount(inverse, weights=w, minlength=len(distinct[0]))
         x, tx, T = distinct[:3]
         Zd = np.column_stack(distinct[3:]) if len(distinct) > 3 else np.zeros((len(x), 0))
-        scale = 10.0 / T.max()  # lifetimes' rescaled time: α in units of max T / 10
-        k = Zd.shape[1]
-        W = weights.sum()
+        scale = 10.0 / T.max()  # lifetimes' rescaled time: rates in units of max T / 10
+        k, W = Zd.shape[1], weights.sum()
+        blocks = {j: slice(4 + i * k, 4 + (i + 1) * k) for i, j in enumerate(links)}
 
         def unpack(theta):
-            r, alpha0, a0, b0 = np.exp(theta[:4])
-            g_rate, g_a, g_b = theta[4:4 + k], theta[4 + k:4 + 2 * k], theta[4 + 2 * k:]
-            return r, alpha0 * np.exp(-Zd @ g_rate), a0 * np.exp(Zd @ g_a), b0 * np.exp(Zd @ g_b)
+            p = list(np.exp(theta[:4]))
+            for j, (_, sign) in links.items():
+                p[j] = p[j] * np.exp(sign * (Zd @ theta[blocks[j]]))
+            return p
 
         def objective(theta):
-            r, alpha, a, b = unpack(theta)
+            p = unpack(theta)
             with np.errstate(all="ignore"):
-                ll, d_r, d_alpha, d_a, d_b = _gradient_parts(r, alpha, a, b, x, tx * scale, T * scale)
+                ll, *d = parts(*p, x, tx * scale, T * scale)
             value = -np.dot(weights, ll) / W
-            ga, gal, gaa, gbb = weights * d_r * r, weights * d_alpha * alpha, weights * d_a * a, weights * d_b * b
-            grad = np.concatenate([[ga.sum(), gal.sum(), gaa.sum(), gbb.sum()], -(Zd.T @ gal), Zd.T @ gaa, Zd.T @ gbb])
+            dlog = [weights * d[j] * p[j] for j in range(4)]  # derivatives in the log-parameters, per row
+            grad = np.concatenate([[g.sum() for g in dlog]] + [sign * (Zd.T @ dlog[j]) for j, (_, sign) in links.items()])
             if not np.isfinite(value) or not np.all(np.isfinite(grad)):
                 return 1e300, np.zeros_like(theta)
             return value, -grad / W
 
-        # start at the plain BG/NBD (no covariate effects), in the rescaled time
-        plain, _ = fit_bgnbd(x, tx, T, weights)
-        theta0 = np.r_[np.log(plain * np.array([1.0, scale, 1.0, 1.0])), np.zeros(3 * k)]
+        # start at the plain model (no covariate effects), in the rescaled time
+        theta0 = np.r_[np.log(start(x, tx, T, weights) * np.where(timed > 0, scale, 1.0)), np.zeros(len(links) * k)]
         fit = None
         for method in ("L-BFGS-B", "BFGS"):  # BFGS when L-BFGS-B's line search stops short
             fit = minimize(objective, theta0 if fit is None else fit.x, jac=True, method=method,
@@ -140,22 +180,20 @@ class CovariatePurchaseModel(BaseEstimator):
             if fit.fun < 1e299 and (fit.success or np.max(np.abs(fit.jac)) < _GTOL):
                 break
         if fit.fun >= 1e299 or not (fit.success or np.max(np.abs(fit.jac)) < _GTOL):
-            raise ModelFitError(f"the covariate BG/NBD did not converge ({fit.message}); largest gradient "
+            raise ModelFitError(f"the covariate {self.kind} did not converge ({fit.message}); largest gradient "
                                 f"{np.max(np.abs(fit.jac)):.2g}: too many covariate levels for the data, or a level "
                                 "whose customers never repeat")
         theta = fit.x.copy()
-        theta[1] -= np.log(scale)  # α back to the summary's time unit
+        theta[:4] -= timed * np.log(scale)  # rates back to the summary's time unit
         self.theta_ = theta
         self.log_likelihood_ = float(-fit.fun * W + np.dot(weights, x) * np.log(scale))
-        names = (["r", "alpha0", "a0", "b0"] + [f"gamma_rate[{c}]" for c in Z] + [f"gamma_a[{c}]" for c in Z]
-                 + [f"gamma_b[{c}]" for c in Z])
-        values = np.r_[np.exp(theta[:4]), theta[4:]]
-        self.params_ = pd.Series(values, index=names)
-        self.coefficients_ = self._coefficients(objective, fit.x, W, names, scale)
+        names = base + [f"{links[j][0]}[{c}]" for j in links for c in Z]
+        self.params_ = pd.Series(np.r_[np.exp(theta[:4]), theta[4:]], index=names)
+        self.coefficients_ = self._coefficients(objective, fit.x, W, names, timed * np.log(scale))
         self.n_customers_ = len(summary)
         return self
 
-    def _coefficients(self, objective, theta, W, names, scale) -> pd.DataFrame:
+    def _coefficients(self, objective, theta, W, names, shift) -> pd.DataFrame:
         """Standard errors from the observed information: the Hessian of the total negative
         log-likelihood by central differences of the analytic gradient."""
         h = 1e-5
@@ -168,7 +206,7 @@ class CovariatePurchaseModel(BaseEstimator):
         var = np.diag(cov)
         se = np.where(var > 1e-12, np.sqrt(np.clip(var, 0, None)), np.nan)  # 0: a direction the data do not identify
         est = theta.copy()
-        est[1] -= np.log(scale)
+        est[:4] -= shift
         z = norm.ppf(0.975)
         out = pd.DataFrame({"estimate": est, "std_error": se, "ci_low": est - z * se, "ci_high": est + z * se},
                            index=[f"log {n}" if i < 4 else n for i, n in enumerate(names)])
@@ -199,11 +237,11 @@ class CovariatePurchaseModel(BaseEstimator):
                              expected=f"the covariates the model was fitted on: {self.covariate_columns_}")
         Z, _ = covariate_matrix(covariates[self.covariate_columns_], self.levels_)
         Z = Z.reindex(columns=self.design_columns_, fill_value=0.0).to_numpy(float)  # a level not seen: reference
-        k = Z.shape[1]
-        t = self.theta_
-        r, alpha0, a0, b0 = np.exp(t[:4])
-        return np.column_stack([np.full(len(Z), r), alpha0 * np.exp(-Z @ t[4:4 + k]), a0 * np.exp(Z @ t[4 + k:4 + 2 * k]),
-                                b0 * np.exp(Z @ t[4 + 2 * k:])])
+        k, t = Z.shape[1], self.theta_
+        params = np.tile(np.exp(t[:4]), (len(Z), 1))
+        for i, (j, (_, sign)) in enumerate(_KINDS[self.kind][1].items()):
+            params[:, j] *= np.exp(sign * (Z @ t[4 + i * k:4 + (i + 1) * k]))
+        return params
 
     def _by_pattern(self, fn, summary, covariates) -> np.ndarray:
         check_is_fitted(self, "theta_")
@@ -219,17 +257,19 @@ class CovariatePurchaseModel(BaseEstimator):
 
     def expected_purchases(self, t: float, summary: pd.DataFrame, covariates: pd.DataFrame) -> pd.Series:
         """Expected purchases of each customer in the next ``t``, with their own parameters."""
-        v = self._by_pattern(lambda p, f, r, T: bgnbd_expected_purchases(p, t, f, r, T), summary, covariates)
+        predict = _KINDS[self.kind][5]
+        v = self._by_pattern(lambda p, f, r, T: predict(p, t, f, r, T), summary, covariates)
         return pd.Series(v, index=summary.index, name="expected_purchases")
 
     def p_alive(self, summary: pd.DataFrame, covariates: pd.DataFrame) -> pd.Series:
         """P(alive) of each customer, with their own parameters."""
-        return pd.Series(self._by_pattern(bgnbd_p_alive, summary, covariates), index=summary.index, name="p_alive")
+        return pd.Series(self._by_pattern(_KINDS[self.kind][6], summary, covariates), index=summary.index,
+                         name="p_alive")
 
 
 def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *, min_customers: int = 30,
-                      ) -> tuple[CovariatePurchaseModel | None, str]:
-    """Fit :class:`CovariatePurchaseModel` on the attributes ``columns`` of ``customers`` that
+                      kind: str = "bgnbd") -> tuple[CovariatePurchaseModel | None, str]:
+    """Fit :class:`CovariatePurchaseModel` (``kind``) on the attributes ``columns`` of ``customers`` that
     carry information (present, more than one known value); levels held by fewer than
     ``min_customers`` customers are pooled as "other". Returns the model (or None) and what was
     skipped, in words ("" when nothing was)."""
@@ -246,7 +286,7 @@ def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *
     if not usable:
         return None, _sentence(": ".join(filter(None, [note, "the purchase model has no covariates"])))
     try:
-        model = CovariatePurchaseModel().fit(summary, pd.concat(usable, axis=1))
+        model = CovariatePurchaseModel(kind).fit(summary, pd.concat(usable, axis=1))
     except ModelFitError as exc:  # said in words; the rest of the stage runs
         return None, _sentence("; ".join(filter(None, [note, f"covariates not estimated: {exc}"])))
     return model, _sentence(note)

@@ -128,7 +128,7 @@ def _cmd_generate(args) -> int:
 
     out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
                            purchase_rate=args.purchase_rate, layout=args.layout,
-                           line_format=args.line_format)
+                           line_format=args.line_format, covariate_effects=args.covariate_effects)
     print(out)
     return 0
 
@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--line-format", choices=["xlsx", "csv", "csv.gz"], default="xlsx",
                    help="file format of the invoice lines (--layout lines; default xlsx, one "
                    "sheet per year)")
+    g.add_argument("--covariate-effects", action="store_true",
+                   help="plant acquisition-channel effects on the purchase rate (recorded in _truth/params.json)")
     g.set_defaults(func=_cmd_generate)
 
     ld = sub.add_parser("load", help="load a source into the marketing database")
