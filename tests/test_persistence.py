@@ -80,3 +80,23 @@ def test_our_predictions_equal_lifetimes_on_cdnow(weekly, kind):
         assert np.allclose(spend.expected_spend(weekly),
                            gg.conditional_expected_average_profit(weekly["frequency"], weekly["monetary_value"]),
                            rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["bgnbd", "pnbd"])
+def test_a_saved_covariate_model_scores_new_customers_exactly(weekly, kind, tmp_path):
+    from dbmlib.models import CovariatePurchaseModel
+
+    region = pd.Series(np.where(np.arange(len(weekly)) % 3 == 0, "north", "south"), index=weekly.index)
+    age = pd.Series(np.arange(len(weekly)) % 7 / 3.0, index=weekly.index)
+    covariates = pd.DataFrame({"region": region, "age": age})
+    model = CovariatePurchaseModel(kind).fit(weekly, covariates)
+    again = load_model_json(save_model_json(model, tmp_path / "cov.json", time_unit="weeks", data=weekly),
+                            time_unit="weeks")
+    new = weekly.sample(300, random_state=2)
+    who = covariates.loc[new.index].copy()
+    who.iloc[::5, 0] = "west"  # a level the model never saw: scored as the reference
+    pd.testing.assert_series_equal(again.expected_purchases(20, new, who), model.expected_purchases(20, new, who),
+                                   rtol=0, atol=0)
+    pd.testing.assert_series_equal(again.p_alive(new, who), model.p_alive(new, who), rtol=0, atol=0)
+    pd.testing.assert_frame_equal(again.rate_effects(), model.rate_effects())
+    assert again.levels_ == {"region": {"reference": "south", "others": ["north"]}} and again.kind == kind

@@ -1,7 +1,8 @@
 """Keep a fitted CLV model and score new data with it.
 
 :func:`save_model_json` writes a fitted :class:`~dbmlib.models.clv.PurchaseModel`,
-:class:`~dbmlib.models.clv.SpendModel` or :class:`~dbmlib.models.retention.RetentionModel` as
+:class:`~dbmlib.models.clv.SpendModel`, :class:`~dbmlib.models.retention.RetentionModel` or
+:class:`~dbmlib.models.covariates.CovariatePurchaseModel` (with its covariate levels) as
 a small JSON file: the kind, the parameters, the log-likelihood, the time unit of the summary
 it was fitted on, a fingerprint of that data (SHA-256 of its columns) and the package versions.
 JSON rather than a pickle: a saved model is a handful of numbers, readable by anyone and safe
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +23,14 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.io import atomic_write_text
 from .clv import PurchaseModel, SpendModel
+from .covariates import CovariatePurchaseModel
 from .retention import RetentionModel
 
 __all__ = ["data_fingerprint", "load_model_json", "save_model_json"]
 
 _FORMAT = 1
 _COLUMNS = {"PurchaseModel": ["frequency", "recency", "T"], "SpendModel": ["frequency", "monetary_value"],
-            "RetentionModel": []}
+            "RetentionModel": [], "CovariatePurchaseModel": ["frequency", "recency", "T"]}
 
 
 def data_fingerprint(frame: pd.DataFrame | None, columns) -> str | None:
@@ -55,7 +58,7 @@ def save_model_json(model, path, *, time_unit: str, data: pd.DataFrame | None = 
     fitted on and the package versions. Returns the path."""
     name = type(model).__name__
     if name not in _COLUMNS:
-        raise TypeError(f"can save PurchaseModel, SpendModel or RetentionModel, not {name}")
+        raise TypeError(f"can save {', '.join(_COLUMNS)}, not {name}")
     if not hasattr(model, "params_"):
         raise ValueError(f"this {name} is not fitted: fit it before saving")
     record = {"format": _FORMAT, "model": name, "kind": getattr(model, "kind", None),
@@ -64,6 +67,12 @@ def save_model_json(model, path, *, time_unit: str, data: pd.DataFrame | None = 
               "log_likelihood": getattr(model, "log_likelihood_", None),
               "n_customers": getattr(model, "n_customers_", None), "time_unit": time_unit,
               "data_fingerprint": data_fingerprint(data, _COLUMNS[name]), "versions": _versions()}
+    if name == "CovariatePurchaseModel":  # exact coefficients and how to encode new customers
+        record |= {"theta": [float(v) for v in model.theta_], "design_columns": model.design_columns_,
+                   "covariate_columns": model.covariate_columns_,
+                   "levels": {c: {"reference": str(v["reference"]), "others": [str(o) for o in v["others"]]}
+                              for c, v in model.levels_.items()},
+                   "coefficients": json.loads(model.coefficients_.to_json(orient="split"))}
     path = Path(path)
     atomic_write_text(json.dumps(record, indent=2), path)
     return path
@@ -88,6 +97,12 @@ def load_model_json(path, *, time_unit: str | None = None):
         model.penalizer_ = record["penalizer"] or 0.0
     elif record["model"] == "SpendModel":
         model = SpendModel(record["penalizer"] or 0.0)
+    elif record["model"] == "CovariatePurchaseModel":
+        model = CovariatePurchaseModel(record["kind"])
+        model.theta_ = np.asarray(record["theta"], float)
+        model.design_columns_, model.covariate_columns_ = record["design_columns"], record["covariate_columns"]
+        model.levels_ = record["levels"]
+        model.coefficients_ = pd.read_json(StringIO(json.dumps(record["coefficients"])), orient="split")
     else:
         model = RetentionModel()
         model.alpha_, model.beta_ = float(params["alpha"]), float(params["beta"])
