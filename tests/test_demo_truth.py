@@ -130,3 +130,25 @@ def json_rate_effects(folder):
     import json
 
     return json.loads((folder / "_truth" / "params.json").read_text())["rate_effects"]
+
+
+def test_rate_effects_with_truth_marks_levels_without_a_planted_value(tmp_path):
+    """A level the generator did not plant (pooled "other", "unknown") gets NA, not False."""
+    import json
+
+    from dbmlib.demo.truth import rate_effects_with_truth
+
+    (tmp_path / "_truth").mkdir()
+    (tmp_path / "_truth" / "params.json").write_text(json.dumps({"rate_effects": {"ch": {"web": 0.0, "social": -0.4}}}))
+
+    class Fitted:
+        levels_ = {"ch": {"reference": "web", "others": ["other", "social"]}}
+
+        def rate_effects(self):
+            return pd.DataFrame({"rate_multiplier": [1.1, 0.7], "low": [0.9, 0.6], "high": [1.3, 0.8]},
+                                index=["ch=other", "ch=social"])
+
+    table = rate_effects_with_truth(Fitted(), tmp_path)
+    assert table["planted"].round(4).tolist()[1] == round(float(np.exp(-0.4)), 4) and np.isnan(table["planted"].iloc[0])
+    assert table["planted_inside"].iloc[1] == True and pd.isna(table["planted_inside"].iloc[0])  # noqa: E712
+    assert list(rate_effects_with_truth(Fitted(), None).columns) == ["rate_multiplier", "low", "high"]

@@ -91,8 +91,8 @@ def rate_effects_with_truth(model, source_dir) -> pd.DataFrame:
     if planted is None or planted.empty:
         return effects
     effects["planted"] = planted.reindex(effects.index)
-    effects["planted_inside"] = (effects["low"] <= effects["planted"]) & (effects["planted"] <= effects["high"])
-    effects.loc[effects["planted"].isna(), "planted_inside"] = pd.NA
+    inside = ((effects["low"] <= effects["planted"]) & (effects["planted"] <= effects["high"])).astype("boolean")
+    effects["planted_inside"] = inside.mask(effects["planted"].isna())  # a pooled or unplanted level: NA
     return effects
 
 
