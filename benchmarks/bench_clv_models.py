@@ -82,10 +82,12 @@ def bench_covariates(summary: pd.DataFrame) -> None:
     covariates = pd.DataFrame({"channel": rng.choice(["web", "store", "phone"], len(summary)),
                                "region": rng.choice(["north", "south", "east", "west"], len(summary))},
                               index=summary.index)
-    t, m, model = measure(lambda: CovariatePurchaseModel().fit(summary, covariates), 1)
-    ok = bool(model.rate_effects()["low"].lt(1).all() and model.rate_effects()["high"].gt(1).all())
-    report("covariate BG/NBD fit (2 attributes)", f"{len(summary):,} customers", t, m, float("nan"), float("nan"),
-           f"no planted effect: every rate interval holds 1: {ok}", "no peer (lifetimes has no covariates)")
+    for kind, name in (("bgnbd", "BG/NBD"), ("pnbd", "Pareto/NBD")):
+        t, m, model = measure(lambda: CovariatePurchaseModel(kind).fit(summary, covariates), 1)
+        ok = bool(model.rate_effects()["low"].lt(1).all() and model.rate_effects()["high"].gt(1).all())
+        report(f"covariate {name} fit (2 attributes)", f"{len(summary):,} customers", t, m, float("nan"),
+               float("nan"), f"no planted effect: every rate interval holds 1: {ok}",
+               "no peer (lifetimes has no covariates)")
 
 
 def write_results() -> None:
