@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..core.fast_text import isin, lookup
 from ..core.io import atomic_write_csv, atomic_write_text
 from .catalogue import (
     CATEGORIES,
@@ -418,7 +419,7 @@ def _plant_problems(cfg, customers, lines, rng):
     customers = customers.copy()
     lines = lines.copy()
     # --- duplicate customers: the same person registered again, keys in other formats
-    buyers = customers["customer_id"].isin(lines["customer_id"]).to_numpy()
+    buyers = isin(customers["customer_id"], lines["customer_id"].unique())
     n_dup = int(round(rates["duplicate_customer"] * buyers.sum()))
     masters = rng.choice(np.flatnonzero(buyers), size=n_dup, replace=False)
     dup = customers.iloc[masters].copy()
@@ -438,12 +439,11 @@ def _plant_problems(cfg, customers, lines, rng):
     dup_truth = pd.DataFrame({"duplicate_id": dup_ids,
                               "master_id": customers["customer_id"].to_numpy()[masters]})
     # move a share of each master's orders (with their returns) to the duplicate record
-    moved_map = dict(zip(dup_truth["master_id"], dup_truth["duplicate_id"]))
     sale = lines["returned_order_id"].isna()
-    cand = sale & lines["customer_id"].isin(moved_map) & (rng.random(len(lines)) < 0.4)
-    moved_orders = set(lines.loc[cand, "order_id"])
-    move = cand | lines["returned_order_id"].isin(moved_orders)
-    lines.loc[move, "customer_id"] = lines.loc[move, "customer_id"].map(moved_map)
+    cand = sale.to_numpy() & isin(lines["customer_id"], dup_truth["master_id"]) & (rng.random(len(lines)) < 0.4)
+    move = cand | isin(lines["returned_order_id"], lines.loc[cand, "order_id"].unique())
+    lines.loc[move, "customer_id"] = lookup(lines.loc[move, "customer_id"], dup_truth["master_id"],
+                                            dup_truth["duplicate_id"])
     note("customers", dup_ids, "duplicate_customer", "customer_id", dup_truth["master_id"])
     customers = pd.concat([customers, dup], ignore_index=True)
     m = len(customers)
@@ -524,7 +524,8 @@ def _orders_truth(lines: pd.DataFrame, dup_truth: pd.DataFrame) -> pd.DataFrame:
     returned = np.round(sales["order_id"].map(back).fillna(0.0).to_numpy(float), 2) + 0.0
     out = pd.DataFrame({
         "order_id": sales["order_id"].to_numpy(),
-        "customer_id": sales["customer_id"].map(lambda c: masters.get(c, c)).to_numpy(),
+        "customer_id": lookup(sales["customer_id"], list(masters), list(masters.values()))
+                       .fillna(sales["customer_id"]).to_numpy(),
         "order_ts": sales["order_ts"].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
         "channel": sales["channel"].to_numpy(),
         "category": sales["category"].to_numpy(),
