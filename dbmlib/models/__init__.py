@@ -8,5 +8,5 @@ from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
     'bgbb', 'btyd_fit', 'btyd_predict', 'btyd_simulate', 'covariates', 'model_check', 'btyd_validation', 'clv', 'diagnostics', 'next_offer', 'propensity',
-    'persistence', 'pnbd_gradient', 'response', 'retention', 'scoring', 'spark', 'training_sets'
+    'persistence', 'pnbd_gradient', 'purchase_counts', 'response', 'retention', 'scoring', 'spark', 'training_sets'
 ])

@@ -35,6 +35,7 @@ from .btyd_predict import (
     pnbd_p_alive,
     pnbd_population_purchases,
 )
+from .purchase_counts import bgbb_count_pmf, bgnbd_count_pmf, mbgnbd_count_pmf, pnbd_count_pmf
 
 __all__ = [
     "PUBLISHED_CDNOW",
@@ -59,6 +60,7 @@ _PREDICT = {"bgnbd": (bgnbd_expected_purchases, bgnbd_p_alive, bgnbd_population_
             "mbgnbd": (mbgnbd_expected_purchases, mbgnbd_p_alive, mbgnbd_population_purchases),
             "pnbd": (pnbd_expected_purchases, pnbd_p_alive, pnbd_population_purchases),
             "bgbb": (bgbb_expected_purchases, bgbb_p_alive, bgbb_population_purchases)}
+_COUNT_PMF = {"bgnbd": bgnbd_count_pmf, "mbgnbd": mbgnbd_count_pmf, "pnbd": pnbd_count_pmf, "bgbb": bgbb_count_pmf}
 #: Published estimates on the CDNOW 1/10 sample, 39-week calibration, time in weeks:
 #: BG/NBD and Pareto/NBD from Fader, Hardie & Lee (2005), "Counting your customers the easy
 #: way" (Marketing Science 24(2)); Gamma-Gamma from Fader & Hardie (2013), "The Gamma-Gamma
@@ -225,6 +227,13 @@ class PurchaseModel(BaseEstimator):
         """Expected repeat purchases of a new customer within ``t`` time units of the first."""
         self._check_fitted()
         return _PREDICT[self.kind][2](self.params_.to_numpy(), t)
+
+    def purchase_count_probability(self, t: float, n) -> np.ndarray:
+        """P(a new customer makes exactly ``n`` repeat purchases within ``t`` time units of the
+        first; BG/BB: at ``n`` of their first ``t`` opportunities) — ``n`` a count or an array
+        of counts (:mod:`dbmlib.models.purchase_counts`)."""
+        self._check_fitted()
+        return _COUNT_PMF[self.kind](self.params_.to_numpy(), t, n)
 
 
 class SpendModel(BaseEstimator):
