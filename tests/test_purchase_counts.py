@@ -62,3 +62,17 @@ def test_bgbb_counts_sum_to_one_with_the_model_mean():
         model.purchase_count_probability(6, -1)
     with pytest.raises(ValueError, match="whole opportunities"):
         bgbb_count_pmf(params, 2.5, 1)
+
+
+def test_purchase_count_table_adds_up_to_one(weekly):
+    from dbmlib.models import purchase_count_table
+
+    model = PurchaseModel("bgnbd").fit(weekly)
+    table = purchase_count_table(model, 52, max_count=5)
+    assert list(table.index) == ["0", "1", "2", "3", "4", "5 or more"]
+    assert table["cumulative"].iloc[-1] == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(table["probability"].iloc[:5], model.purchase_count_probability(52, np.arange(5)))
+    # no repeat purchase in a year: P(0) = (α/(α+52))^r, 0.539 on CDNOW (a dropout needs a purchase first)
+    r, alpha = model.params_["r"], model.params_["alpha"]
+    assert table.loc["0", "probability"] == pytest.approx((alpha / (alpha + 52)) ** r, rel=1e-12)
+    assert round(table.loc["0", "probability"], 3) == 0.539

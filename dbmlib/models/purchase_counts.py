@@ -28,10 +28,11 @@ lifetimes' ``probability_of_n_purchases_up_to_time``.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy.special import betaln, gammaln
 from scipy.stats import nbinom
 
-__all__ = ["bgbb_count_pmf", "bgnbd_count_pmf", "mbgnbd_count_pmf", "pnbd_count_pmf"]
+__all__ = ["bgbb_count_pmf", "bgnbd_count_pmf", "mbgnbd_count_pmf", "pnbd_count_pmf", "purchase_count_table"]
 
 _GX, _GW = np.polynomial.legendre.leggauss(64)
 
@@ -96,3 +97,14 @@ def bgbb_count_pmf(params, t: int, n) -> np.ndarray:
                       + betaln(g + 1, d + i) - betaln(g, d)).sum()
         out[k] = alive + died
     return out.reshape(np.shape(x))
+
+
+def purchase_count_table(model, t: float, max_count: int = 7) -> pd.DataFrame:
+    """A fitted purchase model's distribution of a new customer's repeat purchases within
+    ``t``: one row per count 0 … ``max_count − 1`` and a last row "``max_count`` or more",
+    with the probability and the cumulative probability."""
+    p = np.asarray(model.purchase_count_probability(t, np.arange(max_count)), float)
+    probability = np.append(p, max(0.0, 1.0 - p.sum()))
+    labels = [str(k) for k in range(max_count)] + [f"{max_count} or more"]
+    return pd.DataFrame({"probability": probability, "cumulative": np.cumsum(probability)},
+                        index=pd.Index(labels, name="repeat purchases"))
