@@ -72,3 +72,20 @@ def test_finite_and_continuous_where_the_closed_form_overflows(rows):
     assert abs(values[1] - values[2]) < 1e-4 * abs(values[2]) and abs(values[0] - values[1]) < 1e-2
     with np.errstate(all="ignore"):
         assert not np.isfinite(_closed_form((0.55, 1.36, 1e10, 1e10 / 0.4), x, tx, T)[0]).all()
+
+
+def test_a_fit_whose_shape_runs_to_infinity_stops_at_the_cap_and_is_flagged():
+    """BG/NBD customers (dropout after a purchase, not in continuous time): the Pareto/NBD's
+    likelihood keeps rising as s and β grow together, and the fit used to run on for minutes.
+    It now stops with s at most the cap, and says so."""
+    from dbmlib.demo.simulate import transaction_log
+    from dbmlib.models import PurchaseModel
+    from dbmlib.models.btyd_fit import PNBD_SHAPE_CAP
+    from dbmlib.models.diagnostics import parameter_flags
+    from dbmlib.segment.rfm import rfm_summary
+
+    log = transaction_log(20_000, seed=100)  # the benchmarks' daily BG/NBD customers, here in weeks
+    summary = rfm_summary(log, "customer_id", "order_ts", None, "2024-12-31", freq_multiplier=7)
+    params = PurchaseModel("pnbd").fit(summary).params_
+    assert 1e3 < params["s"] <= PNBD_SHAPE_CAP * (1 + 1e-9)
+    assert "runs to infinity" in parameter_flags(params)["s"]

@@ -237,6 +237,10 @@ def fit_mbgnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, i
     return p, float(np.dot(w, mbgnbd_log_likelihood_rows(p, f, recency, T)))
 
 
+#: Upper bound of the Pareto/NBD's shape parameters r and s (see :func:`fit_pnbd`).
+PNBD_SHAPE_CAP = 1e5
+
+
 def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, initial=None
              ) -> tuple[np.ndarray, float, float]:
     """Maximum-likelihood Pareto/NBD on (compressed) summaries.
@@ -245,7 +249,8 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
     (:func:`dbmlib.models.pnbd_gradient.pnbd_rows_with_gradient`, equal to lifetimes' likelihood)
     in lifetimes' rescaled time (``scale = 10 / max T``), on distinct rows with weights, minimised
     with L-BFGS-B on log-parameters instead of lifetimes' Nelder-Mead, warm-started from a fit on
-    a sample of a tenth of the customers.
+    a sample of a tenth of the customers. The shapes r and s stop at :data:`PNBD_SHAPE_CAP`
+    (data whose dropout, or purchase rate, is the same for everyone push them to infinity).
     Returns ``(params, total log-likelihood in the original time, scale)``, params
     ``(r, alpha, s, beta)`` in the original time unit.
     """
@@ -276,9 +281,12 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
     else:
         starts = [np.zeros(4), np.full(4, 0.1), np.log([0.5, 1.0, 0.5, 1.0])]
     best = None
+    # r and s are shape parameters: at 1e5 a rate's heterogeneity is gone (coefficient of variation
+    # 0.3 %); data without heterogeneity push them to infinity, so they stop there (diagnose flags it)
+    bounds = [(None, np.log(PNBD_SHAPE_CAP)), (None, None), (None, np.log(PNBD_SHAPE_CAP)), (None, None)]
     for start in starts:
-        res = minimize(objective, start, jac=True, method="L-BFGS-B",
-                       options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9})
+        res = minimize(objective, np.minimum(start, np.log(PNBD_SHAPE_CAP)), jac=True, method="L-BFGS-B",
+                       bounds=bounds, options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9})
         if best is None or res.fun < best.fun:
             best = res
         if best.fun < 1e299 and best.success:
