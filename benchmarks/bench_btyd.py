@@ -43,26 +43,40 @@ def report(step, size, t_ours, m_ours, t_peer, m_peer, check, target):
           f"{t_peer:8.3f} s ({m_peer:7.0f} MiB)  {ratio:6.1f}x  [{check}; target {target}]", flush=True)
 
 
-def bench_rfm(rows: int, repeat: int, target_summary: str, target_split: str | None):
+def log_orders(log: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The generated log (sorted by customer, then time) and the orders real exports arrive in:
+    by time (customers interleaved, times of day) and shuffled."""
+    return {"by customer": log,
+            "by time": log.sort_values("order_ts", kind="stable", ignore_index=True),
+            "shuffled": log.sample(frac=1.0, random_state=0, ignore_index=True)}
+
+
+def bench_rfm(rows: int, repeat: int, target_summary: str, target_split: str | None,
+              orders=("by customer", "by time", "shuffled")):
     from lifetimes.utils import calibration_and_holdout_data, summary_data_from_transaction_data
 
     log = pd.read_parquet(make_log(rows))
     end = "2024-12-31"
-    t1, m1, ours = measure(lambda: rfm_summary(log, "customer_id", "order_ts", "amount", end), repeat)
-    t2, m2, peer = measure(lambda: summary_data_from_transaction_data(
-        log, "customer_id", "order_ts", "amount", observation_period_end=end), repeat)
-    pd.testing.assert_frame_equal(ours, peer[ours.columns], check_dtype=False, check_names=False,
-                                  check_index_type=False, rtol=1e-9)
-    report("RFM summary", f"{len(log):,} rows", t1, m1, t2, m2, "identical", target_summary)
+    logs = log_orders(log)
+    for name in orders:
+        d = logs[name]
+        t1, m1, ours = measure(lambda: rfm_summary(d, "customer_id", "order_ts", "amount", end),
+                               repeat)
+        t2, m2, peer = measure(lambda: summary_data_from_transaction_data(
+            d, "customer_id", "order_ts", "amount", observation_period_end=end), repeat)
+        pd.testing.assert_frame_equal(ours, peer[ours.columns], check_exact=True, check_names=False)
+        report(f"RFM summary, log {name}", f"{len(d):,} rows", t1, m1, t2, m2, "identical (exact)",
+               target_summary)
     if target_split:
         kw = dict(calibration_period_end="2024-06-30", observation_period_end=end,
                   monetary_value_col="amount")
         t1, m1, ours = measure(lambda: calibration_and_holdout(log, "customer_id", "order_ts", **kw), repeat)
         t2, m2, peer = measure(lambda: calibration_and_holdout_data(log, "customer_id", "order_ts", **kw),
                                repeat)
-        pd.testing.assert_frame_equal(ours, peer[ours.columns], check_dtype=False, check_names=False,
-                                      check_index_type=False, rtol=1e-9)
-        report("calibration/holdout split", f"{len(log):,} rows", t1, m1, t2, m2, "identical", target_split)
+        pd.testing.assert_frame_equal(ours, peer[ours.columns], check_exact=True, check_dtype=False,
+                                      check_names=False)  # lifetimes' holdout counts are integers
+        report("calibration/holdout split", f"{len(log):,} rows", t1, m1, t2, m2, "identical (exact)",
+               target_split)
 
 
 def daily_summary(n_customers: int) -> pd.DataFrame:
@@ -181,9 +195,9 @@ def main(argv=None):
     ap.add_argument("--rows-50m", action="store_true")
     ap.add_argument("--write", action="store_true")
     args, _ = ap.parse_known_args(argv)
-    bench_rfm(1_000_000, args.repeat, ">= 5x", ">= 20x")
+    bench_rfm(1_000_000, args.repeat, ">= 8x", ">= 20x")
     if not args.quick:
-        bench_rfm(10_000_000, args.repeat, ">= 8x", None)
+        bench_rfm(10_000_000, args.repeat, ">= 8x", None, orders=("by customer",))
     summary = daily_summary(100_000 if args.quick else 1_000_000)
     bench_bgnbd(summary, args.repeat)
     bench_pnbd(20_000 if args.quick else 200_000, args.repeat)

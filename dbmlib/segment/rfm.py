@@ -2,9 +2,10 @@
 
 :func:`rfm_summary` and :func:`calibration_and_holdout` have exactly the semantics of
 ``lifetimes.utils.summary_data_from_transaction_data`` and ``calibration_and_holdout_data``
-(same rows, same integer columns, money within 1e-9), computed with one vectorised
-group-by instead of lifetimes' row-wise steps, and working under pandas 3 (where some of
-lifetimes' paths fail). Semantics, as lifetimes defines them:
+(same rows, same numbers to the last bit: money is added in lifetimes' order with pandas'
+summation), computed with a radix sort and vectorised steps instead of lifetimes' sort and
+group-bys, and working under pandas 3 (where some of lifetimes' paths fail). Semantics, as
+lifetimes defines them:
 
 * dates are floored to periods of ``time_unit`` (``"D"`` days, ``"W"`` weeks, ``"h"``
   hours); several transactions in one period count as one, with their money summed;
@@ -21,6 +22,8 @@ names the segments; :func:`lifecycle` assigns lifecycle states.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -47,66 +50,185 @@ def _check(transactions: pd.DataFrame, cols: list[str]) -> None:
                          expected=f"columns {[c for c in cols if c]} (found {list(transactions.columns)})")
 
 
-_FAST_UNITS = {"D": "datetime64[D]", "h": "datetime64[h]", "W": "datetime64[D]"}
+_FAST_UNITS = {"D": "D", "h": "h", "W": "D"}
 
 
 def _period_index(dates: pd.Series, time_unit: str) -> np.ndarray:
     """Each date's period as an int64 count of ``time_unit`` periods (days, hours, weeks
     starting on Monday as pandas' ``to_period("W")``; other units: pandas period ordinals)."""
-    if time_unit in _FAST_UNITS:
-        n = dates.to_numpy().astype("datetime64[ns]").astype(_FAST_UNITS[time_unit]).astype(np.int64)
-        if time_unit == "W":  # 1970-01-01 is a Thursday; shift so weeks start on Mondays
-            n = np.floor_divide(n + 3, 7)
-        return n
-    return dates.dt.to_period(time_unit).array.asi8.astype(np.int64)
+    if time_unit not in _FAST_UNITS:
+        return dates.dt.to_period(time_unit).array.asi8.astype(np.int64)
+    values, step = dates.to_numpy(), _FAST_UNITS[time_unit]
+    unit = np.datetime_data(values.dtype)[0] if values.dtype.kind == "M" else None
+    if unit in ("s", "ms", "us", "ns"):  # floor the integer ticks (no conversion to ns)
+        n = values.view(np.int64) // (np.timedelta64(1, step) // np.timedelta64(1, unit))
+    else:
+        n = values.astype("datetime64[ns]").astype(f"datetime64[{step}]").view(np.int64)
+    if time_unit == "W":  # 1970-01-01 is a Thursday; shift so weeks start on Mondays
+        n = np.floor_divide(n + 3, 7)
+    return n
+
+
+def _dates(column: pd.Series) -> pd.Series:
+    """The column as datetimes (as it is when it holds datetimes already: no copy)."""
+    return column if pd.api.types.is_datetime64_any_dtype(column) else pd.to_datetime(column)
 
 
 def _end_index(end: pd.Timestamp, time_unit: str) -> int:
     return int(_period_index(pd.Series([pd.Timestamp(end)]), time_unit)[0])
 
 
-def _periods(codes: np.ndarray, period: np.ndarray, money: np.ndarray | None):
-    """Distinct (customer, period) pairs with their money summed, found by hashing (no sort:
-    a log in arrival order, customers interleaved, costs no more than a sorted one).
+def _ticks(dates: pd.Series) -> np.ndarray:
+    """The dates as int64 ticks, in their order (to order orders within a period)."""
+    values = dates.to_numpy()
+    return (values if values.dtype.kind == "M" else values.astype("datetime64[ns]")).view(np.int64)
 
-    Returns ``(code, period, money_sum or None)`` of the pairs, in order of first appearance."""
+
+def _stable_order(key: np.ndarray) -> np.ndarray | None:
+    """Stable argsort of non-negative integer keys, or None when they are already sorted (a log
+    sorted by customer). A radix sort: ``np.lexsort`` of the keys' 16-bit digits sorts each digit
+    by counting (O(n) a digit), where ``np.argsort`` of the keys would compare (O(n log n))."""
+    if len(key) < 2 or (key[1:] >= key[:-1]).all():
+        return None
+    bits = int(key.max()).bit_length()
+    width = -(-bits // -(-bits // 16))  # equal digits of at most 16 bits
+    mask = (1 << width) - 1
+    digits = [((key >> shift) & mask).astype(np.uint16) for shift in range(0, bits, width)]
+    return np.lexsort(digits)  # the last (highest) digit is the primary key
+
+
+def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal values."""
+    new = np.empty(len(sorted_values), bool)
+    new[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
+def _kahan_sums(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per group, the sum of ``values[start:start + length]`` added in order with the compensated
+    (Kahan) summation of pandas' group-by kernels, so the sums are bit-identical to theirs.
+
+    Vectorised across groups: step ``j`` adds the ``j``-th value of every group longer than ``j``
+    (groups sorted longest first, so those are a prefix); a loop of the longest group's length."""
+    shortfall = lengths.max(initial=0) - lengths
+    if shortfall.max(initial=0) < 2**16:
+        shortfall = shortfall.astype(np.uint16)  # numpy's radix sort
+    by_length = np.argsort(shortfall, kind="stable")
+    first = starts[by_length]
+    live = np.bincount(lengths)[::-1].cumsum()[::-1]  # live[j]: number of groups of length >= j
+    total, comp = np.zeros(len(starts)), np.zeros(len(starts))
+    for j in range(1, len(live)):
+        s, c = total[:live[j]], comp[:live[j]]  # the groups still adding
+        y = values[j - 1:].take(first[:live[j]])
+        y -= c
+        t = s + y
+        np.subtract(t, s, out=c)  # c = (t - s) - y, the rounding error of s + y
+        c -= y
+        s[...] = t
+    comp[by_length] = total  # back in the groups' order
+    return comp
+
+
+def _grouped(values: np.ndarray, codes: np.ndarray, n_groups: int):
+    """pandas' group-by of ``values`` by integer ``codes`` (as categorical codes: no hashing).
+    Sums and means left to pandas add exactly as lifetimes' group-bys add (compensated, or
+    ``ufunc.reduceat`` over sorted groups without NaN in recent pandas)."""
+    groups = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(n_groups), validate=False)
+    return pd.Series(values).groupby(groups, observed=False)
+
+
+class _Pairs(NamedTuple):
+    """The distinct (customer, period) pairs of a log, sorted by customer then period."""
+
+    money: np.ndarray | None  # each pair's money, summed as lifetimes sums it
+    customer: np.ndarray  # per customer present: its code,
+    starts: np.ndarray  # its first pair,
+    count: np.ndarray  # its number of pairs,
+    first: np.ndarray  # its first period
+    last: np.ndarray  # and its last
+
+
+def _distinct_pairs(codes: np.ndarray, period: np.ndarray, money: np.ndarray | None = None,
+                    ticks: np.ndarray | None = None) -> _Pairs:
+    """The :class:`_Pairs` of rows with customer ``codes``, ``period`` indexes, ``money`` and
+    ``ticks``. Rows are sorted by (customer, period); a period's money is added as lifetimes adds
+    it: by time, then amount. Full-length arrays are freed as soon as they are used: at a million
+    rows, fresh memory (page faults) costs as much as the arithmetic."""
     low = int(period.min()) if len(period) else 0
     span = int(period.max()) - low + 1 if len(period) else 1
-    key = codes.astype(np.int64) * span + (period - low)
-    pair, uniq = pd.factorize(key, sort=False)
-    uniq = np.asarray(uniq, np.int64)
-    total = np.bincount(pair, weights=money, minlength=len(uniq)) if money is not None else None
-    return uniq // span, uniq % span + low, total
-
-
-def _summary_arrays(codes, uniques, period, money, end_idx: int, freq_multiplier: float,
-                    include_first: bool, customer_id_col: str) -> pd.DataFrame:
-    """The lifetimes summary from per-row customer codes and period indexes (rows after the
-    end already removed); customers in ``uniques`` order (sorted), those without rows left out."""
-    pc, pp, pm = _periods(codes, period, money)
-    n_codes = len(uniques)
-    count = np.bincount(pc, minlength=n_codes)
-    first = np.full(n_codes, np.iinfo(np.int64).max)
-    last = np.full(n_codes, np.iinfo(np.int64).min)
-    np.minimum.at(first, pc, pp)
-    np.maximum.at(last, pc, pp)
-    present = count > 0
-    out = pd.DataFrame(index=pd.Index(np.asarray(uniques)[present], name=customer_id_col))
-    count, first, last = count[present], first[present], last[present]
-    out["frequency"] = (count - (0 if include_first else 1)).astype(float)
-    out["recency"] = ((last - first) / freq_multiplier).astype(float)
-    out["T"] = ((end_idx - first) / freq_multiplier).astype(float)
+    key = codes.astype(np.int64, copy=False) * span
+    key += period
+    key -= low
+    if len(key) and key.max() < 2**32:
+        key = key.astype(np.uint32)  # half the memory traffic in the gathers below
+    order = _stable_order(key)
+    if order is not None:
+        key = key[order]
+    starts = _run_starts(key)  # pair i is sorted rows starts[i] to starts[i + 1]
+    in_big = np.flatnonzero(key[2:] == key[:-2])  # rows with two more of their pair after them
+    big = np.unique(np.searchsorted(starts, in_big, side="right") - 1)  # the pairs of 3+ rows
+    big_ends = np.searchsorted(key, key[starts[big]], side="right")
+    pair_key = key[starts]
+    del key
+    pair_money = None
     if money is not None:
-        first_of_pair = np.full(n_codes, 0, np.int64)
-        first_of_pair[present] = first
-        repeat = pm if include_first else np.where(pp == first_of_pair[pc], 0.0, pm)  # not the first period's money
-        n = count - (0 if include_first else 1)
-        sums = np.bincount(pc, weights=repeat, minlength=n_codes)[present]
-        out["monetary_value"] = np.divide(sums, n, out=np.zeros(len(n)), where=n > 0)
-    return out
+        m = money if order is None else money[order]
+        if len(big):  # three or more orders in a period (rare): by time, then amount
+            n_rows = big_ends - starts[big]
+            rows = np.repeat(big_ends - np.cumsum(n_rows), n_rows) + np.arange(n_rows.sum())
+            pair = np.repeat(np.arange(len(big)), n_rows)
+            when = ticks[rows if order is None else order[rows]]
+            rows = rows[np.lexsort((m[rows], when, pair))]
+            big_money = _grouped(m[rows], pair, len(big)).sum().to_numpy()
+        order = None  # freed before the sums are allocated
+        pair_money = np.add.reduceat(m, starts) if len(m) else m.copy()  # 1 or 2 rows: any order
+        if len(big):
+            pair_money[big] = big_money
+        del m
+    del order, starts
+    customer = pair_key // span
+    cstarts = _run_starts(customer)
+    count = np.diff(cstarts, append=len(customer))
+    first = (pair_key[cstarts] % span).astype(np.int64) + low
+    last = (pair_key[cstarts + count - 1] % span).astype(np.int64) + low
+    return _Pairs(pair_money, customer[cstarts], cstarts, count, first, last)
+
+
+def _summary_table(p: _Pairs, uniques, end_idx: int, freq_multiplier: float, include_first: bool,
+                   customer_id_col: str) -> pd.DataFrame:
+    """The lifetimes summary from the pairs of the rows (none after the end); customers in
+    ``uniques`` order (sorted), those without rows left out. Money is averaged as lifetimes does,
+    so it is bit-identical: the customer's periods in order, the first left out unless
+    ``include_first``."""
+    frequency = p.count - (0 if include_first else 1)
+    names = ["frequency", "recency", "T"] + ([] if p.money is None else ["monetary_value"])
+    table = np.empty((len(p.customer), len(names)), order="F")  # the frame's block, filled in place
+    table[:, 0] = frequency
+    np.divide(p.last - p.first, freq_multiplier, out=table[:, 1])
+    np.divide(end_idx - p.first, freq_multiplier, out=table[:, 2])
+    if p.money is not None:
+        if include_first:  # no blanks: pandas' group-by sum picks its own summation
+            pair_customer = np.repeat(np.arange(len(p.customer)), p.count)
+            sums = _grouped(p.money, pair_customer, len(p.customer)).sum().to_numpy()
+        else:  # the first period blanked (NaN): pandas' compensated kernel, done here
+            sums = _kahan_sums(p.money, p.starts + 1, frequency)  # 0 without repeats
+        np.divide(sums, np.maximum(frequency, 1), out=table[:, 3])
+    index = uniques if len(p.customer) == len(uniques) else np.asarray(uniques)[p.customer]
+    return pd.DataFrame(table, index=pd.Index(index, name=customer_id_col), columns=names, copy=False)
 
 
 def _factorize(ids) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the ids and the sorted distinct ids. Integer ids in a compact range are coded
+    through a table indexed by id (no hashing, no sort)."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind in "iu" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if high - low < 2 * len(ids) + 65_536 and -2**62 < low and high < 2**62:
+            offset = ids.astype(np.int64, copy=False) - low
+            seen = np.zeros(high - low + 1, bool)
+            seen[offset] = True
+            return (np.cumsum(seen) - 1)[offset], (np.flatnonzero(seen) + low).astype(ids.dtype)
     codes, uniques = pd.factorize(pd.Series(ids), sort=True)
     return codes, np.asarray(uniques)
 
@@ -139,16 +261,21 @@ def rfm_summary(transactions: pd.DataFrame, customer_id_col: str = "customer_id"
                                observation_period_end, time_unit, freq_multiplier,
                                include_first_transaction, engine=engine, con=con)
     _check(transactions, [customer_id_col, datetime_col, monetary_value_col])
-    dates = pd.to_datetime(transactions[datetime_col])
+    dates = _dates(transactions[datetime_col])
     end = dates.max() if observation_period_end is None else pd.Timestamp(observation_period_end)
     period = _period_index(dates, time_unit)
     end_idx = _end_index(end, time_unit)
-    keep = period <= end_idx
-    codes, uniques = _factorize(transactions[customer_id_col].to_numpy()[keep])
-    money = (transactions[monetary_value_col].to_numpy(dtype=float)[keep]
-             if monetary_value_col else None)
-    return _summary_arrays(codes, uniques, period[keep], money, end_idx, freq_multiplier,
-                           include_first_transaction, customer_id_col)
+    rows = [transactions[customer_id_col].to_numpy(), period, _ticks(dates),
+            transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None]
+    keep = (period <= end_idx) & dates.notna().to_numpy()  # lifetimes: none after the end or undated
+    if not keep.all():
+        rows = [None if x is None else x[keep] for x in rows]
+    ids, period, ticks, money = rows
+    codes, uniques = _factorize(ids)
+    pairs = _distinct_pairs(codes, period, money, ticks)
+    del rows, keep, ids, codes, period, ticks, money  # freed now: fresh memory costs page faults
+    return _summary_table(pairs, uniques, end_idx, freq_multiplier, include_first_transaction,
+                          customer_id_col)
 
 
 def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "customer_id",
@@ -171,7 +298,7 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
             observation_period_end, time_unit, freq_multiplier, monetary_value_col,
             include_first_transaction, engine=engine, con=con)
     _check(transactions, [customer_id_col, datetime_col, monetary_value_col])
-    dates = pd.to_datetime(transactions[datetime_col])
+    dates = _dates(transactions[datetime_col])
     obs_end = dates.max() if observation_period_end is None else pd.Timestamp(observation_period_end)
     cal_end = pd.Timestamp(calibration_period_end)
     if cal_end >= obs_end:
@@ -194,21 +321,21 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
     codes, uniques = _factorize(transactions[customer_id_col].to_numpy())
     money = transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None
     cal_end_idx = _end_index(cal_end, time_unit)
-    cal = _summary_arrays(codes[in_cal], uniques, period[in_cal],
-                          None if money is None else money[in_cal], cal_end_idx, freq_multiplier,
-                          include_first_transaction, customer_id_col)
+    pairs = _distinct_pairs(codes[in_cal], period[in_cal], None if money is None else money[in_cal],
+                            _ticks(dates)[in_cal])
+    cal = _summary_table(pairs, uniques, cal_end_idx, freq_multiplier, include_first_transaction,
+                         customer_id_col)
     cal.columns = [c + "_cal" for c in cal.columns]
-    hc, _, _ = _periods(codes[hold_mask], period[hold_mask], None)
+    hold = _distinct_pairs(codes[hold_mask], period[hold_mask])
     n_codes = len(uniques)
-    freq_h = np.bincount(hc, minlength=n_codes).astype(float)
+    freq_h = np.zeros(n_codes)
+    freq_h[hold.customer] = hold.count
     cal_codes = pd.Index(uniques).get_indexer(cal.index)
     out = cal.copy()
     out["frequency_holdout"] = freq_h[cal_codes]
     if money is not None:
-        hcodes = codes[hold_mask]
-        s = np.bincount(hcodes, weights=money[hold_mask], minlength=n_codes)
-        n = np.bincount(hcodes, minlength=n_codes)
-        out["monetary_value_holdout"] = np.divide(s, n, out=np.zeros(n_codes), where=n > 0)[cal_codes]
+        mean = _grouped(money[hold_mask], codes[hold_mask], n_codes).mean().to_numpy()[cal_codes]
+        out["monetary_value_holdout"] = np.where(np.isnan(mean), 0.0, mean)  # as lifetimes
     periods = (pd.Period(obs_end, time_unit) - pd.Period(cal_end, time_unit)).n
     out["duration_holdout"] = float(periods / freq_multiplier)
     return out
