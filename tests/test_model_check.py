@@ -47,3 +47,20 @@ def test_the_check_tells_a_misfit_and_the_chart_shows_it(weekly):
         simulate_frequencies(PurchaseModel("bgbb").fit(pd.DataFrame({"frequency": [0, 1, 2], "recency": [0, 2, 3],
                                                                      "T": [4, 4, 4]}), sample_weight=[5, 3, 2]),
                              [4, 4], np.random.default_rng(0))
+
+
+def test_simulated_counts_equal_the_purchase_time_simulator():
+    """The count shortcut min(Poisson(λT), repeats) is the number of repeat purchases the full
+    purchase-time simulator keeps: the same draws give the same counts."""
+    from dbmlib.models.btyd_simulate import BGNBDTraits, simulate_repeat_purchases
+
+    rng = np.random.default_rng(5)
+    n = 50_000
+    lam, drop = rng.gamma(0.8, 1 / 5.0, n), rng.beta(0.8, 3.0, n)
+    repeats = rng.geometric(drop)
+    T = rng.uniform(5, 80, n)
+    state = rng.bit_generator.state
+    cust, _, _, _ = simulate_repeat_purchases(BGNBDTraits(lam=lam, p=drop, nu=np.ones(n), lifetime_repeats=repeats),
+                                              T, rng)
+    rng.bit_generator.state = state
+    assert np.array_equal(np.bincount(cust, minlength=n), np.minimum(rng.poisson(lam * T), repeats))
