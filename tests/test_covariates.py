@@ -164,3 +164,18 @@ def test_pareto_nbd_without_covariates_is_the_plain_pareto_nbd():
     assert model.log_likelihood_ == pytest.approx(plain.log_likelihood_, abs=1e-4)
     with pytest.raises(ValueError, match="kind must be one of"):
         CovariatePurchaseModel("bgbb").fit(summary, pd.DataFrame(index=summary.index))
+
+
+def test_covariate_effects_on_a_large_base_fits_a_seeded_sample():
+    from dbmlib.models.covariates import covariate_effects
+
+    summary, covariates = _simulate(6_000, seed=8)
+    customers = covariates.assign(channel=covariates["channel"])
+    model, note = covariate_effects(summary, customers, ["channel"], max_customers=2_000, random_state=4)
+    again, _ = covariate_effects(summary, customers, ["channel"], max_customers=2_000, random_state=4)
+    assert model.n_customers_ == 2_000 and note == "Fitted on a seeded sample of 2,000 customers"
+    pd.testing.assert_series_equal(model.params_, again.params_)  # the same sample, the same fit
+    full, full_note = covariate_effects(summary, customers, ["channel"])
+    assert full.n_customers_ == 6_000 and full_note == ""
+    # the sample's interval is wider and still holds the planted web effect (×1.65)
+    assert model.rate_effects().loc["channel=web", "low"] < np.exp(0.5) < model.rate_effects().loc["channel=web", "high"]

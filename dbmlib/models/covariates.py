@@ -268,11 +268,17 @@ class CovariatePurchaseModel(BaseEstimator):
 
 
 def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *, min_customers: int = 30,
-                      kind: str = "bgnbd") -> tuple[CovariatePurchaseModel | None, str]:
+                      kind: str = "bgnbd", max_customers: int | None = None, random_state: int = 0,
+                      ) -> tuple[CovariatePurchaseModel | None, str]:
     """Fit :class:`CovariatePurchaseModel` (``kind``) on the attributes ``columns`` of ``customers`` that
     carry information (present, more than one known value); levels held by fewer than
-    ``min_customers`` customers are pooled as "other". Returns the model (or None) and what was
-    skipped, in words ("" when nothing was)."""
+    ``min_customers`` customers are pooled as "other". With ``max_customers``, a larger base is
+    fitted on a seeded sample of that many customers (the intervals say how much it costs).
+    Returns the model (or None) and what was skipped or sampled, in words ("" when nothing was)."""
+    sampled = ""
+    if max_customers is not None and len(summary) > max_customers:
+        summary = summary.sample(max_customers, random_state=random_state).sort_index()
+        sampled = f"fitted on a seeded sample of {max_customers:,} customers"
     usable, skipped = [], []
     for col in columns:
         values = customers[col].astype("string").reindex(summary.index) if col in customers else None
@@ -282,7 +288,8 @@ def covariate_effects(summary: pd.DataFrame, customers: pd.DataFrame, columns, *
         counts = values.fillna("unknown").value_counts()
         rare = counts.index[counts < min_customers]
         usable.append(values.fillna("unknown").where(~values.isin(rare), "other").rename(col))
-    note = (f"no usable {', '.join(skipped)} (missing, or one value only)" if skipped else "")
+    note = "; ".join(filter(None, [f"no usable {', '.join(skipped)} (missing, or one value only)" if skipped else "",
+                                   sampled]))
     if not usable:
         return None, _sentence(": ".join(filter(None, [note, "the purchase model has no covariates"])))
     try:
