@@ -72,6 +72,11 @@ def test_finite_and_continuous_where_the_closed_form_overflows(rows):
     assert abs(values[1] - values[2]) < 1e-4 * abs(values[2]) and abs(values[0] - values[1]) < 1e-2
     with np.errstate(all="ignore"):
         assert not np.isfinite(_closed_form((0.55, 1.36, 1e10, 1e10 / 0.4), x, tx, T)[0]).all()
+    # P(alive) there too: finite, between 0 and 1, and 1 for customers who bought at T
+    from dbmlib.models.btyd_predict import pnbd_p_alive
+
+    alive = pnbd_p_alive((0.55, 1.36, 1e10, 1e10 / 0.4), x, tx, T)
+    assert np.all((alive >= 0) & (alive <= 1)) and np.all(alive[tx == T] == 1.0)
 
 
 def test_a_fit_whose_shape_runs_to_infinity_stops_at_the_cap_and_is_flagged():

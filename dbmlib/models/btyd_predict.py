@@ -22,15 +22,16 @@ The Pareto/NBD (Fader & Hardie's 2005 derivation note, eq. 19-20, 27, 36-41)::
     E[Y(t) | x, tₓ, T] = P(alive) · (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)]
     E[X(t)] (new customer) = rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)]
 
-with ``A₀`` the difference of two hypergeometric terms — evaluated here as the integral it
-comes from, by quadrature (:func:`pnbd_log_a0`). Equal to
+with ``A₀`` the difference of two hypergeometric terms, evaluated in log space — or, where
+they are slow or overflow (large r or s), as the integral they come from, by quadrature
+(:func:`pnbd_log_a0`). Equal to
 ``lifetimes.ParetoNBDFitter`` and ``ModifiedBetaGeoFitter`` to 1e-8 on CDNOW (tested).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import hyp2f1
+from scipy.special import hyp2f1, logsumexp
 
 from .btyd_fit import distinct_rows
 from .pnbd_gradient import pnbd_log_integral
@@ -128,16 +129,36 @@ def mbgnbd_population_purchases(params, t) -> np.ndarray:
     return b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b + 1, a + b, t / (alpha + t)))
 
 
+#: Above this the hypergeometric series of A₀ converges slowly (23 s for 200,000 customers at
+#: s = 65, against 0.5 s by quadrature); at or below it, it is 3× faster than the quadrature.
+_CLOSED_FORM_MAX_SHAPE = 10.0
+
+
 def pnbd_log_a0(params, frequency, recency, T) -> np.ndarray:
-    """log A₀ of the Pareto/NBD (the note's eq. 19-20): ``(r+s+x)`` times the integral
-    ``∫_tₓ^T (α+τ)^−(r+x) (β+τ)^−(s+1) dτ`` that the note's hypergeometric terms evaluate,
-    here by quadrature (:mod:`dbmlib.models.pnbd_gradient`) once per distinct row: equal to the
-    closed form to 1e-11 (tested), finite where it overflows, and 2-4× faster where SciPy's
-    ``hyp2f1`` is slow (large ``s``)."""
+    """log A₀ of the Pareto/NBD (the note's eq. 19-20), once per distinct row: the note's
+    hypergeometric terms when r and s are moderate (≤ 10), otherwise — and for any row where
+    they overflow — ``(r+s+x)`` times the integral they evaluate, by quadrature
+    (:mod:`dbmlib.models.pnbd_gradient`; equal to the closed form to 1e-11, tested)."""
     r, alpha, s, beta = (float(v) for v in params)
     x, tx, T = (np.asarray(v, float) for v in (frequency, recency, T))
     (dx, dtx, dT), inverse = distinct_rows(x, tx, T)
-    return (np.log(r + s + dx) + pnbd_log_integral(params, dx, dtx, dT))[inverse]
+    if max(r, s) <= _CLOSED_FORM_MAX_SHAPE:
+        out = _closed_log_a0(r, alpha, s, beta, dx, dtx, dT)
+        bad = ~np.isfinite(out) & (dtx < dT)  # tₓ = T is −∞ by right
+    else:
+        out, bad = np.empty(len(dx)), np.ones(len(dx), bool)
+    out[bad] = np.log(r + s + dx[bad]) + pnbd_log_integral(params, dx[bad], dtx[bad], dT[bad])
+    return out[inverse]
+
+
+def _closed_log_a0(r, alpha, s, beta, x, tx, T) -> np.ndarray:
+    """The note's eq. 19-20 with SciPy's hyp2f1, by the larger of α and β, in log space."""
+    low, high, second = (alpha, beta, r + x) if alpha < beta else (beta, alpha, np.full_like(x, s + 1.0))
+    rsx = r + s + x
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        first = np.log(hyp2f1(rsx, second, rsx + 1.0, (high - low) / (high + tx))) - rsx * np.log(high + tx)
+        last = np.log(hyp2f1(rsx, second, rsx + 1.0, (high - low) / (high + T))) - rsx * np.log(high + T)
+        return logsumexp(np.stack([first, last]), axis=0, b=np.array([1.0, -1.0])[:, None])
 
 
 def pnbd_p_alive(params, frequency, recency, T) -> np.ndarray:
