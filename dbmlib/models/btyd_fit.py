@@ -294,8 +294,7 @@ def fit_pnbd(frequency, recency, T, weights=None, *, penalizer: float = 0.0, ini
     if best is None or best.fun >= 1e299:
         raise FloatingPointError("the Pareto/NBD likelihood could not be evaluated")
     p = np.exp(best.x)
-    with np.errstate(all="ignore"):
-        ll_scaled = np.dot(w, pnbd_log_likelihood_rows(p, f, rs, Ts))
+    ll_scaled = -(best.fun - penalizer * np.sum(p ** 2)) * W  # the objective at the optimum, unpenalised
     # the likelihood in rescaled time differs by scale**x per customer
     return p / to_scaled, float(ll_scaled + np.dot(w, f) * np.log(scale)), scale
 
