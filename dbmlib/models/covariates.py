@@ -22,6 +22,8 @@ columns enter as they are. With no covariate columns it is the plain BG/NBD (or 
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
@@ -98,15 +100,25 @@ def _pnbd_start(x, tx, T, w):
     return fit_pnbd(x, tx, T, w)[0]
 
 
-#: Per kind: the four base parameters, which of them carry covariates (position → coefficient
-#: name and the link's sign: parameter₀ · exp(sign · γ·z)), which are in time units (rescaled in
-#: the fit), the per-row likelihood with its gradient, the plain fit (the start), predictions.
+class _Kind(NamedTuple):
+    """What the covariate model needs of a purchase model."""
+
+    base: list  # the four base parameters
+    links: dict  # position of a parameter carrying covariates → (coefficient name, sign): p₀·exp(sign·γ·z)
+    timed: np.ndarray  # 1 for the parameters in time units (rescaled in the fit)
+    parts: Callable  # per-row log-likelihood and its derivatives in the four parameters
+    start: Callable  # the plain fit (where the covariate fit starts)
+    expected: Callable  # expected purchases with per-customer parameters
+    p_alive: Callable
+
+
 _KINDS = {
-    "bgnbd": (["r", "alpha0", "a0", "b0"], {1: ("gamma_rate", -1), 2: ("gamma_a", 1), 3: ("gamma_b", 1)},
-              np.array([0.0, 1.0, 0.0, 0.0]), _bgnbd_parts, _bgnbd_start, bgnbd_expected_purchases, bgnbd_p_alive),
-    "pnbd": (["r", "alpha0", "s", "beta0"], {1: ("gamma_rate", -1), 3: ("gamma_dropout", -1)},
-             np.array([0.0, 1.0, 0.0, 1.0]), pnbd_rows_with_gradient, _pnbd_start, pnbd_expected_purchases,
-             pnbd_p_alive),
+    "bgnbd": _Kind(["r", "alpha0", "a0", "b0"], {1: ("gamma_rate", -1), 2: ("gamma_a", 1), 3: ("gamma_b", 1)},
+                   np.array([0.0, 1.0, 0.0, 0.0]), _bgnbd_parts, _bgnbd_start, bgnbd_expected_purchases,
+                   bgnbd_p_alive),
+    "pnbd": _Kind(["r", "alpha0", "s", "beta0"], {1: ("gamma_rate", -1), 3: ("gamma_dropout", -1)},
+                  np.array([0.0, 1.0, 0.0, 1.0]), pnbd_rows_with_gradient, _pnbd_start, pnbd_expected_purchases,
+                  pnbd_p_alive),
 }
 
 
@@ -239,7 +251,7 @@ class CovariatePurchaseModel(BaseEstimator):
         Z = Z.reindex(columns=self.design_columns_, fill_value=0.0).to_numpy(float)  # a level not seen: reference
         k, t = Z.shape[1], self.theta_
         params = np.tile(np.exp(t[:4]), (len(Z), 1))
-        for i, (j, (_, sign)) in enumerate(_KINDS[self.kind][1].items()):
+        for i, (j, (_, sign)) in enumerate(_KINDS[self.kind].links.items()):
             params[:, j] *= np.exp(sign * (Z @ t[4 + i * k:4 + (i + 1) * k]))
         return params
 
@@ -257,13 +269,13 @@ class CovariatePurchaseModel(BaseEstimator):
 
     def expected_purchases(self, t: float, summary: pd.DataFrame, covariates: pd.DataFrame) -> pd.Series:
         """Expected purchases of each customer in the next ``t``, with their own parameters."""
-        predict = _KINDS[self.kind][5]
+        predict = _KINDS[self.kind].expected
         v = self._by_pattern(lambda p, f, r, T: predict(p, t, f, r, T), summary, covariates)
         return pd.Series(v, index=summary.index, name="expected_purchases")
 
     def p_alive(self, summary: pd.DataFrame, covariates: pd.DataFrame) -> pd.Series:
         """P(alive) of each customer, with their own parameters."""
-        return pd.Series(self._by_pattern(_KINDS[self.kind][6], summary, covariates), index=summary.index,
+        return pd.Series(self._by_pattern(_KINDS[self.kind].p_alive, summary, covariates), index=summary.index,
                          name="p_alive")
 
 
