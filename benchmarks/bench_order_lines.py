@@ -233,7 +233,7 @@ def child_ours(csv_path: Path, workdir: Path) -> dict:
     return {"steps": steps, "process_peak_gib": peak,
             "rows_read": report.rows_read, "rows_loaded": report.rows_loaded,
             "rows_rejected_load": report.rows_rejected, "dates": report.dates,
-            "orders": len(orders), "lines": len(result.tables["order_lines"]),
+            "orders": len(orders), "lines": result.counts["order_lines"],
             "rejected_clean": len(result.rejects),
             "return_netted": int(rules.get("return_netted", 0)),
             "unmatched_cancellation": int(rules.get("unmatched_cancellation", 0)),

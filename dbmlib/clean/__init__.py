@@ -7,4 +7,4 @@ The public names of the modules below (each module's ``__all__``).
 
 from ..core.exports import reexport
 
-__all__ = reexport(__name__, ['cleaning', 'dedupe', 'orders', 'products', 'standardise'])
+__all__ = reexport(__name__, ['cleaning', 'dedupe', 'lines_sql', 'orders', 'products', 'standardise'])

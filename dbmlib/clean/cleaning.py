@@ -35,7 +35,20 @@ from ..core.lineage import record_lineage
 from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
 from .dedupe import MERGE_KEYS, merge_duplicates
-from .orders import mark_cancellations, match_cancellations, orders_from_lines, outliers
+from .lines_sql import (
+    LINES_TABLE,
+    clean_lines_sql,
+    drop_staging,
+    parse_line_values,
+    region_from_lines,
+)
+from .orders import (
+    ORDERS_TABLE,
+    mark_cancellations,
+    match_cancellations,
+    orders_from_lines,
+    outliers,
+)
 from .products import clean_products
 from .standardise import (
     age_band,
@@ -121,15 +134,18 @@ class CleanConfig:
 @dataclass
 class CleanResult:
     """What :func:`clean_database` produced: the clean ``tables`` by name, the row-level
-    ``quality_log``, the per-table ``reconciliation``, the ``rejects`` and what the outlier
+    ``quality_log``, the per-table ``reconciliation``, the ``rejects``, what the outlier
     rule and the modelling cap did (``outliers``: orders flagged, their revenue share, the
-    cap, orders capped and the revenue share the cap removes from the modelling copy)."""
+    cap, orders capped and the revenue share the cap removes from the modelling copy) and
+    ``counts`` of the line level (``order_lines``, ``sale_lines``). The ``order_lines`` table
+    itself is not held in memory: it is written to the database (read it from there)."""
 
     tables: dict
     quality_log: pd.DataFrame
     rejects: pd.DataFrame
     reconciliation: pd.DataFrame
     outliers: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
 
 
 class _Log:
@@ -153,6 +169,17 @@ class _Log:
             "source_row": frame["_source_row"].to_numpy()[mask],
             "detail": (detail[mask] if isinstance(detail, np.ndarray) else detail),
             "rows": 1,
+        }))
+
+    def add_rows(self, table, rule, action, column, rows: pd.DataFrame, detail=""):
+        """Like :meth:`add` for rows already selected (e.g. by SQL): ``rows`` has ``key`` and
+        ``source_row``; ``detail`` a text or one text per row."""
+        if not len(rows):
+            return
+        self.parts.append(pd.DataFrame({
+            "table": table, "rule": rule, "action": action, "column": column,
+            "key": rows["key"].astype("string").to_numpy(), "source_row": rows["source_row"].to_numpy(),
+            "detail": detail, "rows": 1,
         }))
 
     def add_fact(self, table, rule, action, column, n_rows: int, detail: str):
@@ -429,35 +456,49 @@ def _rejects(frame, table, reason_col="_reason"):
 
 
 def clean_database(con, cfg: CleanConfig | None = None, *, write: bool = True,
-                   progress: bool = False) -> CleanResult:
+                   progress: bool = False, engine: str = "duckdb") -> CleanResult:
     """Clean the raw layer of the marketing database; see the module docstring.
-    ``progress`` shows a bar over the steps (read, customers, transactions, campaigns, write)."""
+    ``progress`` shows a bar over the steps (read, customers, transactions, campaigns, write).
+
+    ``engine="duckdb"`` (default) applies the order-line rules in SQL over the raw table
+    (:mod:`dbmlib.clean.lines_sql`): memory does not grow with the number of lines.
+    ``engine="pandas"`` applies the same rules to the lines held in pandas — the reference
+    implementation, which gives identical tables (tested)."""
+    if engine not in {"duckdb", "pandas"}:
+        raise ValueError(f"engine must be 'duckdb' or 'pandas', got {engine!r}")
     cfg = cfg or CleanConfig()
     lg = _Log()
     with StepBar("clean", ["read", "customers", "transactions", "campaigns", "write"], progress) as bar:
         bar.step("read")
-        result = _clean_all(con, cfg, lg, bar, write)
+        try:
+            result = _clean_all(con, cfg, lg, bar, write, engine == "duckdb")
+        finally:
+            drop_staging(con)
         bar.close()
     return result
 
 
-def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
+def _clean_all(con, cfg, lg, bar, write, in_sql) -> CleanResult:
     tx_cols = [c for c in SOURCES["transactions"].column_names if _has_column(con, "raw_transactions", c)]
-    raw_c, raw_t = _read(con, "raw_customers"), _read(con, "raw_transactions", tx_cols)
+    raw_c = _read(con, "raw_customers")
+    raw_t = None if in_sql else _read(con, "raw_transactions", tx_cols)
     raw_k, raw_x = _read(con, "raw_campaigns"), _read(con, "raw_campaign_contacts")
     raw_p = _read(con, "raw_products")
-    if raw_t is None:
+    if (in_sql and not _n_rows(con, "raw_transactions")) or (not in_sql and raw_t is None):
         loaded = table_exists(con, "raw_transactions")
         raise InputError("raw_transactions",
                          problem=("the raw layer holds no transaction rows: 01 rejected every row (see its rejected "
                                   "rows)") if loaded else "the raw layer has no transactions: run 01_collection first",
                          expected="a transactions file whose rows pass validation (01 loaded none)")
     readings = {t: recorded_readings(con, t) for t in _RAW_TABLES}
-    for col in SOURCES["transactions"].column_names:
-        if col not in raw_t:
-            raw_t[col] = pd.Series(pd.NA, index=raw_t.index, dtype="string")
-    order_ts = parse_by_file(raw_t, "order_ts", readings["raw_transactions"], "date", cfg.reading)
-    reference = order_ts.max()
+    if in_sql:
+        reference = parse_line_values(con, cfg, readings["raw_transactions"])
+    else:
+        for col in SOURCES["transactions"].column_names:
+            if col not in raw_t:
+                raw_t[col] = pd.Series(pd.NA, index=raw_t.index, dtype="string")
+        order_ts = parse_by_file(raw_t, "order_ts", readings["raw_transactions"], "date", cfg.reading)
+        reference = order_ts.max()
     recon, rejects = [], []
     bar.step("customers")
     if raw_c is not None:
@@ -476,24 +517,41 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     known = None if raw_c is None else id_map["source_id"]
     raw_c = None  # free the raw frames as soon as they are cleaned: at 10M rows they are gigabytes
     bar.step("transactions")
-    n_raw_t = len(raw_t)
-    holder = {"raw": raw_t}
-    del raw_t  # _clean_transactions takes the only reference (see there)
-    lines, rej_t, n_netted = _clean_transactions(holder, order_ts, cfg, lg, test_ids, known,
-                                                 readings["raw_transactions"])
-    del order_ts
+    if in_sql:
+        done = clean_lines_sql(con, cfg, lg, test_ids, known, id_map)
+        n_raw_t, rej_t, n_netted, lines = done.n_raw, done.rejected, done.n_netted, None
+    else:
+        n_raw_t = len(raw_t)
+        holder = {"raw": raw_t}
+        del raw_t  # _clean_transactions takes the only reference (see there)
+        lines, rej_t, n_netted = _clean_transactions(holder, order_ts, cfg, lg, test_ids, known,
+                                                     readings["raw_transactions"])
+        del order_ts
+        if id_map is not None:
+            lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
     rejects.append(_rejects(rej_t, "transactions"))
-    if id_map is not None:
-        lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
-    sales, n_grouped = orders_from_lines(lines, lg)
-    recon.append(("transactions", n_raw_t, 0, len(sales), len(rej_t), n_netted + n_grouped))
-    sales["is_outlier"], cap, outlier_summary = outliers(sales, cfg, lg)
-    first_order = sales.groupby("customer_id")["order_ts"].min()
+    if not in_sql:  # the lines in load order, as the raw table (the SQL engine left them there)
+        with registered(con, "_clean_src", lines):
+            con.execute(f"CREATE OR REPLACE TABLE {LINES_TABLE} AS SELECT * FROM _clean_src")
+        del lines
+    n_orders, n_grouped = orders_from_lines(con, LINES_TABLE, lg)
+    recon.append(("transactions", n_raw_t, 0, n_orders, len(rej_t), n_netted + n_grouped))
+    amounts = read_frame(con, f"SELECT order_id, amount, net_amount, _source_row FROM {ORDERS_TABLE} "
+                               "ORDER BY _source_row, order_id")
+    flag, cap, outlier_summary = outliers(amounts, cfg, lg)
+    counts = {"orders": n_orders, "gross_revenue": float(amounts["amount"].sum()),
+              "net_revenue": float(amounts["net_amount"].sum())}
+    with registered(con, "_clean_src", amounts.loc[flag.to_numpy(bool), ["order_id"]]):
+        con.execute("CREATE OR REPLACE TABLE _clean_flags AS SELECT * FROM _clean_src")
+    del amounts, flag
+    first_order = read_frame(con, f"SELECT customer_id, min(order_ts) AS ts FROM {ORDERS_TABLE} "
+                                  "WHERE customer_id IS NOT NULL GROUP BY ALL").set_index("customer_id")["ts"]
     if master is None:  # e.g. CDNOW: customers are who bought
+        first_order = first_order.sort_index()
         master = pd.DataFrame({"customer_id": first_order.index, "signup_date": first_order.to_numpy()})
         for col in ("gender", "region", "income_band", "acquisition_channel"):
             master[col] = "unknown"
-        master["region"] = _region_from_lines(lines, master["customer_id"])
+        master["region"] = region_from_lines(con, master["customer_id"])
         master["birth_date"] = pd.NaT
         master["email_opt_in"] = False
         master["records_merged"] = 0
@@ -512,12 +570,7 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     products = clean_products(raw_p, readings["raw_products"], cfg.reading)
     if raw_p is not None:
         recon.append(("products", len(raw_p), 0, len(products), 0, 0))
-    tx_cols = ["order_id", "customer_id", "order_ts", "channel", "category", "quantity", "amount",
-               "returned_amount", "net_amount", "is_outlier", "_source_row"]
-    transactions = sales[tx_cols].rename(columns={"_source_row": "source_row"}).sort_values(
-        ["order_ts", "order_id"], kind="stable").reset_index(drop=True)
-    del sales
-    model = transactions.assign(net_amount=transactions["net_amount"].clip(upper=cap))
+    _transaction_tables(con, cap)
     reconciliation = pd.DataFrame(recon, columns=["table", "rows_in", "rows_derived", "rows_out",
                                                   "rows_rejected", "rows_merged"])
     reconciliation["balanced"] = (reconciliation["rows_in"] + reconciliation["rows_derived"]
@@ -526,38 +579,64 @@ def _clean_all(con, cfg, lg, bar, write) -> CleanResult:
     if not reconciliation["balanced"].all():
         raise ReconciliationError("rows do not reconcile:\n" + reconciliation.to_string())
     quality_log = lg.frame()
-    order_lines = lines.rename(columns={"_source_row": "source_row"})  # in load order, as the raw table
-    del lines
-    tables = {"customers": customers, "customer_pii": pii, "order_lines": order_lines,
+    counts |= dict(zip(["order_lines", "sale_lines"], con.execute(
+        f"SELECT count(*), count(*) FILTER (returned_order_id IS NULL) FROM {LINES_TABLE}").fetchall()[0]))
+    tables = {"customers": customers, "customer_pii": pii,
               "customer_id_map": id_map if id_map is not None else pd.DataFrame(
                   {"source_id": customers["customer_id"], "customer_id": customers["customer_id"],
                    "match_key": "self"}),
-              "transactions": transactions, "transactions_model": model, "campaigns": campaigns,
-              "campaign_contacts": contacts, "products": products, "quality_log": quality_log}
+              "campaigns": campaigns, "campaign_contacts": contacts, "products": products,
+              "quality_log": quality_log}
     rejects_df = pd.concat([r for r in rejects if len(r)], ignore_index=True) if any(
         len(r) for r in rejects) else pd.DataFrame()
     if write:
         bar.step("write")
         _write(con, tables, rejects_df)
         raw = [t for t in _RAW_TABLES if table_exists(con, t)]
-        record_lineage(con, list(tables), stage="02_cleaning", inputs=raw)
-    return CleanResult(tables, quality_log, rejects_df, reconciliation, outlier_summary)
+        record_lineage(con, [*_STAGED, *tables], stage="02_cleaning", inputs=raw)
+    stored = StoredTables(tables, con if write else None)
+    return CleanResult(stored, quality_log, rejects_df, reconciliation, outlier_summary, counts)
+
+
+#: The clean tables built in the database (staging name → final name), never held in memory.
+_STAGED = {"order_lines": LINES_TABLE, "transactions": "_clean_tx", "transactions_model": "_clean_model"}
+
+
+def _transaction_tables(con, cap: float) -> None:
+    """``transactions`` (one row per order, by time and order id, outliers flagged) and its
+    modelling copy (net amounts capped at ``cap``) in their staging tables."""
+    con.execute(f"""
+        CREATE OR REPLACE TABLE _clean_tx AS
+        SELECT o.order_id, o.customer_id, o.order_ts, o.channel, o.category, o.quantity, o.amount,
+               o.returned_amount, o.net_amount, f.order_id IS NOT NULL AS is_outlier, o._source_row AS source_row
+        FROM {ORDERS_TABLE} o LEFT JOIN _clean_flags f ON f.order_id = o.order_id
+        ORDER BY o.order_ts, o.order_id""")
+    con.execute("CREATE OR REPLACE TABLE _clean_model AS SELECT * REPLACE (least(net_amount, ?) AS net_amount) "
+                "FROM _clean_tx ORDER BY order_ts, order_id", [float(cap)])
+
+
+class StoredTables(dict):
+    """The clean tables by name: the per-customer ones in memory, the line- and order-level
+    ones (``order_lines``, ``transactions``, ``transactions_model``) read from the database
+    on access — ten million lines are not held in memory for a report that shows five."""
+
+    def __init__(self, tables: dict, con):
+        super().__init__(tables)
+        self._con = con
+
+    def __missing__(self, name):
+        if name not in _STAGED or self._con is None:
+            raise KeyError(name)
+        return read_frame(self._con, f"SELECT * FROM {name}")
+
+
+def _n_rows(con, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] if table_exists(con, table) else 0
 
 
 def _has_column(con, table: str, column: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? "
                             "AND column_name = ?", [table, column]).fetchall()[0][0])
-
-
-def _region_from_lines(lines: pd.DataFrame, customer_ids: pd.Series) -> np.ndarray:
-    """Without a customer file: each customer's region, or else country, of their latest
-    order line (``unknown`` where the export has neither)."""
-    place = lines["region"].fillna(lines["country"]).astype("string").str.strip()
-    if place.isna().all():
-        return np.full(len(customer_ids), "unknown", dtype=object)
-    latest = (lines.assign(_place=place).dropna(subset=["_place"]).sort_values("order_ts", kind="stable")
-              .groupby("customer_id")["_place"].last())
-    return customer_ids.map(latest).fillna("unknown").to_numpy(object)
 
 
 def _rekey(lg, table: str, frame: pd.DataFrame, id_map: pd.DataFrame) -> pd.Series:
@@ -621,8 +700,13 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, re
 
 
 def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
-    """Replace the clean tables and this stage's rejects in one transaction."""
+    """Replace the clean tables (``order_lines`` from its staging table) and this stage's
+    rejects in one transaction."""
     with transaction(con):
+        for name, staged in _STAGED.items():
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"ALTER TABLE {staged} RENAME TO {name}")
+        con.execute("ALTER TABLE order_lines RENAME COLUMN _source_row TO source_row")
         for name, df in tables.items():
             with registered(con, "_clean_src", df):
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")

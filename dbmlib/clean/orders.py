@@ -15,9 +15,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ..core.db import read_frame
 from ..core.fast_text import isin
 
-__all__ = ["cap_warning", "mark_cancellations", "match_cancellations", "orders_from_lines", "orders_summary", "outliers"]
+__all__ = ["ORDERS_TABLE", "cap_warning", "mark_cancellations", "match_cancellations", "orders_from_lines",
+           "orders_summary", "outliers"]
 
 
 def mark_cancellations(t, cfg, rejected, lg):
@@ -67,36 +69,42 @@ def match_cancellations(t, cancel) -> pd.Series:
     return out
 
 
-def orders_from_lines(lines: pd.DataFrame, lg) -> tuple[pd.DataFrame, int]:
-    """One row per order from its sale lines, returns and cancellations netted (DuckDB):
-    first customer, channel and time, the category if the order has one (else ``mixed``),
-    quantities and amounts summed; returns the orders and the lines merged into them."""
-    con = duckdb.connect()
-    try:
-        con.register("l", lines)
-        orders = con.execute("""
-            WITH sale AS (SELECT * FROM l WHERE returned_order_id IS NULL),
-                 back AS (SELECT returned_order_id AS order_id, sum(amount) AS returned_amount
-                          FROM l WHERE returned_order_id IS NOT NULL GROUP BY ALL)
-            SELECT s.order_id, arg_min(customer_id, _source_row) AS customer_id,
-                   min(order_ts) AS order_ts, arg_min(channel, _source_row) AS channel,
-                   CASE WHEN min(category) = max(category) THEN min(category) ELSE 'mixed' END AS category,
-                   sum(quantity)::BIGINT AS quantity, round(sum(amount), 2) AS amount,
-                   round(coalesce(any_value(b.returned_amount), 0), 2) AS returned_amount,
-                   count(*) AS n_lines, min(_source_row) AS _source_row
-            FROM sale s LEFT JOIN back b USING (order_id)
-            GROUP BY s.order_id ORDER BY _source_row""").df()
-    finally:
-        con.close()
-    orders["net_amount"] = (orders["amount"] + orders["returned_amount"]).round(2)
-    lg.add("transactions", "returns_exceed_sale", "flagged", orders.assign(_key=orders["order_id"]),
-           (orders["net_amount"] < 0).to_numpy(), "net_amount",
-           "returns and cancellations netted into the order exceed its sale amount")
-    grouped = int((orders["n_lines"] - 1).sum())
-    multi = (orders["n_lines"] > 1).to_numpy()
-    lg.add("transactions", "order_lines_grouped", "merged", orders.assign(_key=orders["order_id"]), multi,
-           "order_id", (orders["n_lines"].astype(str) + " lines into one order").to_numpy())
-    return orders.drop(columns="n_lines"), grouped
+#: The staging table of :func:`orders_from_lines` (one row per order, ``n_lines`` included).
+ORDERS_TABLE = "_clean_orders"
+
+
+def orders_from_lines(con, lines: str, lg) -> tuple[int, int]:
+    """One row per order from the sale lines of table ``lines``, returns and cancellations
+    netted, into :data:`ORDERS_TABLE` (DuckDB): first customer, channel and time, the category
+    if the order has one (else ``mixed``), quantities and amounts summed, the net amount
+    rounded to the cent half to even (numpy's ``round(2)``). Logs orders whose returns exceed
+    the sale and lines grouped; returns the number of orders and of lines merged into them."""
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {ORDERS_TABLE} AS
+        WITH sale AS (SELECT * FROM {lines} WHERE returned_order_id IS NULL),
+             back AS (SELECT returned_order_id AS order_id, sum(amount) AS returned_amount
+                      FROM {lines} WHERE returned_order_id IS NOT NULL GROUP BY ALL),
+             o AS (
+                SELECT s.order_id, arg_min(customer_id, _source_row) AS customer_id,
+                       min(order_ts) AS order_ts, arg_min(channel, _source_row) AS channel,
+                       CASE WHEN min(category) = max(category) THEN min(category) ELSE 'mixed' END AS category,
+                       sum(quantity)::BIGINT AS quantity, round(sum(amount), 2) AS amount,
+                       round(coalesce(any_value(b.returned_amount), 0), 2) AS returned_amount,
+                       count(*) AS n_lines, min(_source_row) AS _source_row
+                FROM sale s LEFT JOIN back b USING (order_id)
+                GROUP BY s.order_id)
+        SELECT * EXCLUDE (n_lines), round_even((amount + returned_amount) * 100.0, 0) / 100.0 AS net_amount, n_lines
+        FROM o""")
+    def flagged(where, detail="NULL"):
+        return read_frame(con, f"SELECT order_id AS key, _source_row AS source_row, {detail} AS detail "
+                               f"FROM {ORDERS_TABLE} WHERE {where} ORDER BY _source_row, order_id")
+
+    lg.add_rows("transactions", "returns_exceed_sale", "flagged", "net_amount", flagged("net_amount < 0"),
+                "returns and cancellations netted into the order exceed its sale amount")
+    multi = flagged("n_lines > 1", "n_lines::VARCHAR || ' lines into one order'")
+    lg.add_rows("transactions", "order_lines_grouped", "merged", "order_id", multi, multi["detail"].to_numpy())
+    n_orders, grouped = con.execute(f"SELECT count(*), coalesce(sum(n_lines - 1), 0) FROM {ORDERS_TABLE}").fetchall()[0]
+    return int(n_orders), int(grouped)
 
 
 def outliers(orders: pd.DataFrame, cfg, lg) -> tuple[pd.Series, float, dict]:
@@ -131,19 +139,19 @@ def orders_summary(result) -> pd.DataFrame:
     """From a :class:`~dbmlib.clean.cleaning.CleanResult`: lines, orders, returns and
     cancellations netted or rejected, gross and net revenue, and what the outlier rule and the
     modelling cap do to revenue — one row per figure, for the report."""
-    lines, tx = result.tables["order_lines"], result.tables["transactions"]
+    n = result.counts
     log = result.quality_log
     count = log[log["table"] == "transactions"].groupby("rule")["rows"].sum()
     o = result.outliers
     rows = [
-        ("order lines kept", f"{len(lines):,}"),
-        ("orders", f"{len(tx):,}"),
-        ("lines per order (mean)", f"{(lines['returned_order_id'].isna().sum() / max(len(tx), 1)):.2f}"),
+        ("order lines kept", f"{n['order_lines']:,}"),
+        ("orders", f"{n['orders']:,}"),
+        ("lines per order (mean)", f"{n['sale_lines'] / max(n['orders'], 1):.2f}"),
         ("returns and cancellations netted", f"{int(count.get('return_netted', 0)):,}"),
         ("cancellations without a matching purchase (rejected)", f"{int(count.get('unmatched_cancellation', 0)):,}"),
         ("amounts computed as quantity × unit price", f"{int(count.get('amount_from_price', 0)):,}"),
-        ("gross revenue", f"{tx['amount'].sum():,.2f}"),
-        ("net revenue (returns netted)", f"{tx['net_amount'].sum():,.2f}"),
+        ("gross revenue", f"{n['gross_revenue']:,.2f}"),
+        ("net revenue (returns netted)", f"{n['net_revenue']:,.2f}"),
         ("orders flagged as unusually large", f"{o.get('orders_flagged', 0):,} "
                                               f"({o.get('revenue_share_flagged', 0):.1%} of net revenue)"),
         ("modelling copy: cap per order", "none" if not np.isfinite(o.get("cap", np.inf)) else f"{o['cap']:,.2f}"),
