@@ -90,29 +90,31 @@ def _store(con, name: str, frame: pd.DataFrame) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")
 
 
-def _distinct(con, columns: str, of: str = "raw_transactions", where: str = "") -> pd.DataFrame:
-    return read_frame(con, f"SELECT DISTINCT {columns} FROM {of} {where}")
+def _distinct(con, columns: list[str], present: bool) -> pd.DataFrame:
+    """The distinct non-missing values of ``columns`` of the raw lines (the last one tested
+    for missing); an empty frame when the export has no such column."""
+    if not present:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    return read_frame(con, f"SELECT DISTINCT {', '.join(columns)} FROM raw_transactions "
+                           f"WHERE {columns[-1]} IS NOT NULL")
 
 
 def _dictionaries(con, cfg, readings, has) -> None:
     """Each text column's distinct values parsed by the pandas path's own parsers."""
-    ts = _distinct(con, "_source_file, order_ts", where="WHERE order_ts IS NOT NULL")
+    ts = _distinct(con, ["_source_file", "order_ts"], True)
     ts["ts"] = parse_by_file(ts, "order_ts", readings, "date", cfg.reading).astype("datetime64[us]")
     ts["layout"] = date_format_of(ts["order_ts"])
     _store(con, "_clean_ts", ts)
     for name, col in (("_clean_amount", "amount"), ("_clean_price", "unit_price")):
-        d = _distinct(con, f"_source_file, {col}", where=f"WHERE {col} IS NOT NULL") if has[col] else \
-            pd.DataFrame({"_source_file": pd.Series(dtype="string"), col: pd.Series(dtype="string")})
+        d = _distinct(con, ["_source_file", col], has[col])
         d["value"] = parse_by_file(d, col, readings, "money", cfg.reading).astype("float64")
         d["plain"] = fullmatch(d[col].astype("string").str.strip(), _PLAIN_NUMBER)
         _store(con, name, d)
-    q = _distinct(con, "quantity", where="WHERE quantity IS NOT NULL") if has["quantity"] else \
-        pd.DataFrame({"quantity": pd.Series(dtype="string")})
+    q = _distinct(con, ["quantity"], has["quantity"])
     q["value"] = parse_integers(q["quantity"])
     _store(con, "_clean_qty", q)
     for name, col in (("_clean_cat", "category"), ("_clean_chan", "channel")):
-        d = _distinct(con, col, where=f"WHERE {col} IS NOT NULL") if has[col] else \
-            pd.DataFrame({col: pd.Series(dtype="string")})
+        d = _distinct(con, [col], has[col])
         d["value"] = d[col].astype("string").str.strip().str.lower()
         _store(con, name, d)
 
