@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..core.fast_text import csv_bytes
 from ..core.io import atomic_path, atomic_write_text
 from .catalogue import CATEGORIES, catalogue
 
-__all__ = ["LINE_COLUMNS", "LINE_FORMATS", "LINE_MAPPING", "format_invoice_date",
+__all__ = ["LINE_COLUMNS", "LINE_FORMATS", "LINE_MAPPING", "export_text", "format_invoice_date",
            "order_lines_from_orders", "write_line_export"]
 
 #: Columns of the line export, in file order (like a public e-commerce export).
@@ -316,6 +317,13 @@ def _fixed_xlsx(path: Path, stamp: pd.Timestamp) -> None:
     path.write_bytes(buf.getvalue())
 
 
+def export_text(export: pd.DataFrame) -> pd.DataFrame:
+    """The invoice lines as the files hold them: :data:`LINE_COLUMNS` with ``InvoiceDate`` as
+    text (:func:`format_invoice_date`). A CSV writes ``UnitPrice`` with two decimals."""
+    ts = pd.to_datetime(export["InvoiceDate"])
+    return export[LINE_COLUMNS].assign(InvoiceDate=format_invoice_date(ts).to_numpy())
+
+
 def write_line_export(export: pd.DataFrame, out_dir, line_format: str = "xlsx") -> Path:
     """Write invoice lines and ``mapping.yaml`` to ``out_dir``. Both files are written
     atomically.
@@ -342,7 +350,7 @@ def write_line_export(export: pd.DataFrame, out_dir, line_format: str = "xlsx") 
     out = Path(out_dir)
     target = out / LINE_FORMATS[line_format]
     ts = pd.to_datetime(export["InvoiceDate"])
-    text = export[LINE_COLUMNS].assign(InvoiceDate=format_invoice_date(ts).to_numpy())
+    text = export_text(export)
     with atomic_path(target) as tmp:
         if line_format == "xlsx":
             years = ts.dt.year.to_numpy()
@@ -357,7 +365,7 @@ def write_line_export(export: pd.DataFrame, out_dir, line_format: str = "xlsx") 
                         cell.number_format = "0.00"
             _fixed_xlsx(tmp, ts.max() if len(ts) else pd.Timestamp("2000-01-01"))
         else:
-            data = text.to_csv(index=False, float_format="%.2f", lineterminator="\n").encode()
+            data = csv_bytes(text, float_format="%.2f")
             tmp.write_bytes(gzip.compress(data, mtime=0) if line_format == "csv.gz" else data)
     atomic_write_text(yaml.safe_dump(LINE_MAPPING, sort_keys=False), out / "mapping.yaml")
     return target

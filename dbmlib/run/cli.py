@@ -124,11 +124,12 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    from ..demo import make_retail_demo
+    from ..demo import CHUNK_CUSTOMERS, make_retail_demo
 
     out = make_retail_demo(args.out, n_customers=args.n_customers, seed=args.seed,
                            purchase_rate=args.purchase_rate, layout=args.layout,
-                           line_format=args.line_format, covariate_effects=args.covariate_effects)
+                           line_format=args.line_format, covariate_effects=args.covariate_effects,
+                           chunk_customers=args.chunk_customers or CHUNK_CUSTOMERS)
     print(out)
     return 0
 
@@ -192,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "sheet per year)")
     g.add_argument("--covariate-effects", action="store_true",
                    help="plant acquisition-channel effects on the purchase rate (recorded in _truth/params.json)")
+    g.add_argument("--chunk-customers", type=int, metavar="N",
+                   help="simulate and write N customers at a time: memory is bounded by the chunk, not the "
+                   "company (default 100,000, at least 1,000; a company of at most one chunk is the same either way)")
     g.set_defaults(func=_cmd_generate)
 
     ld = sub.add_parser("load", help="load a source into the marketing database")
