@@ -197,3 +197,122 @@ def test_large_basket_sets_take_pairs_from_duckdb_and_longer_rules_from_a_sample
     assert len(sampled) and ((sampled["antecedent"] + " + " + sampled["consequent"]).str.count(r" \+ ") == 2).all()
     pairs = longer.order_rules[longer.order_rules["basis"] != "sample of 4 orders"]
     assert len(pairs) == len(full.order_rules)
+
+
+# --- the tables from integer codes equal the pandas computation they replaced -----------------------
+def _ref_sales(order_lines, level="category"):
+    from dbmlib.segment.baskets import sales_lines
+
+    return sales_lines(order_lines, level)
+
+
+def _ref_category_summary(order_lines, level="category"):
+    lines = _ref_sales(order_lines, level)
+    buyers = lines["customer_id"].nunique()
+    per = lines.groupby("item").agg(revenue=("amount", "sum"), customers=("customer_id", "nunique"),
+                                    orders=("order_id", "nunique"))
+    orders_per_customer = lines.groupby(["item", "customer_id"])["order_id"].nunique()
+    per["repeat_rate"] = (orders_per_customer > 1).groupby(level="item").mean()
+    per["revenue_share"] = per["revenue"] / per["revenue"].sum()
+    per["penetration"] = per["customers"] / buyers if buyers else np.nan
+    return per.sort_values("revenue", ascending=False)[
+        ["revenue", "revenue_share", "customers", "penetration", "orders", "repeat_rate"]]
+
+
+def _ref_category_mix(order_lines, groups, level="category"):
+    lines = _ref_sales(order_lines, level)
+    lines = lines.assign(group=lines["customer_id"].astype(str).map(groups.rename(index=str)))
+    table = lines.dropna(subset=["group"]).pivot_table(index="group", columns="item", values="amount",
+                                                        aggfunc="sum", fill_value=0.0)
+    return table.div(table.sum(axis=1), axis=0).rename_axis(index=groups.name or "group", columns=None)
+
+
+def _ref_adoption(order_lines, level="category"):
+    lines = _ref_sales(order_lines, level)
+    first = (lines.groupby(["customer_id", "item"], as_index=False)["order_ts"].min()
+             .sort_values(["customer_id", "order_ts", "item"], kind="stable"))
+    first["rank"] = first.groupby("customer_id").cumcount()
+    a = first[first["rank"] == 0].set_index("customer_id")
+    b = first[first["rank"] == 1].set_index("customer_id")
+    pairs = pd.DataFrame({"first": a["item"], "next": b["item"].reindex(a.index).fillna("(none)"),
+                          "days": (b["order_ts"].reindex(a.index) - a["order_ts"]).dt.days})
+    out = pairs.groupby(["first", "next"]).agg(customers=("days", "size"), median_days=("days", "median"))
+    out["share_of_first"] = out["customers"] / out.groupby(level="first")["customers"].transform("sum")
+    return out.sort_values(["customers"], ascending=False).reset_index()
+
+
+def _ref_margin_rates(order_lines, catalogue):
+    rate = catalogue.dropna(subset=["margin_rate"]).set_index(catalogue["product_id"].astype(str))["margin_rate"]
+    lines = _ref_sales(order_lines, "category")
+    product_rate = lines["product_id"].astype("string").map(rate).astype("float64")
+    sold = lines.assign(_margin=lines["amount"] * product_rate)[product_rate.notna().to_numpy()]
+    weighted = sold.groupby("item")["_margin"].sum() / sold.groupby("item")["amount"].sum()
+    plain = catalogue.dropna(subset=["margin_rate"]).groupby("category")["margin_rate"].mean()
+    out = weighted.combine_first(plain.rename_axis("item"))
+    return out.replace([np.inf, -np.inf], np.nan).dropna().rename("margin_rate")
+
+
+def _ref_product_names(order_lines):
+    return _ref_sales(order_lines, "product").groupby("item")[["product_name", "category"]].first()
+
+
+def _messy_lines(seed=0, n_orders=2500):
+    """Orders of 1-4 lines with products (a few unnamed), amounts in cents, returns, unknown
+    categories, lines without a customer or an order id or a date, ties on whole days."""
+    rng = np.random.default_rng(seed)
+    n_lines = rng.integers(1, 5, n_orders)
+    rows = np.repeat(np.arange(n_orders), n_lines)
+    product = rng.integers(0, 40, len(rows))
+    lines = pd.DataFrame({
+        "order_id": np.array([f"o{i:05d}" for i in rng.permutation(n_orders)])[rows],
+        "customer_id": np.array([f"c{c:03d}" for c in rng.integers(0, 500, n_orders)])[rows],
+        "order_ts": (pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, n_orders), unit="D"))[rows],
+        "category": np.array(list("ABCDEFG"))[product % 7], "product_id": [f"P{p:02d}" for p in product],
+        "product_name": [f"name {p}" for p in product], "amount": np.round(rng.gamma(2.0, 13.7, len(rows)), 2),
+        "returned_order_id": None})
+    for col, share, value in (("returned_order_id", 0.03, "r1"), ("category", 0.02, "unknown"),
+                              ("customer_id", 0.01, None), ("order_id", 0.01, None), ("product_name", 0.2, None),
+                              ("order_ts", 0.005, pd.NaT)):
+        lines.loc[rng.random(len(lines)) < share, col] = value
+    catalogue = pd.DataFrame({"product_id": [f"P{p:02d}" for p in range(0, 45, 2)],
+                              "product_name": [f"catalogue {p}" for p in range(0, 45, 2)],
+                              "category": np.array(list("ABCDEFG"))[np.arange(0, 45, 2) % 7],
+                              "margin_rate": np.round(rng.uniform(0.1, 0.6, 23), 3)})
+    return lines, catalogue
+
+
+def test_product_tables_from_codes_equal_the_pandas_computation_exactly():
+    from dbmlib.segment.baskets import adoption_sequence, basket_counts, category_mix, lift_matrix
+    from dbmlib.segment.margins import item_margin_rates, product_summary
+    from dbmlib.segment.sale_codes import read_sale_codes
+
+    lines, catalogue = _messy_lines()
+    con = duckdb.connect()
+    con.register("order_lines", lines)
+    cat = read_sale_codes(con, "category", extra=("product_id",))
+    prod = read_sale_codes(con, "product", extra=("product_name", "category"))
+    groups = pd.Series(np.random.default_rng(1).choice(["gold", "silver", "new"], 500),
+                       index=[f"c{c:03d}" for c in range(500)], name="segment").astype("category")
+    for level, codes in (("category", cat), ("product", prod)):
+        for given in (codes, lines):  # from DuckDB and from the DataFrame
+            pd.testing.assert_frame_equal(category_summary(given, level), _ref_category_summary(lines, level),
+                                          check_exact=True)
+            pd.testing.assert_frame_equal(category_mix(given, groups, level), _ref_category_mix(lines, groups, level),
+                                          check_exact=True)
+            pd.testing.assert_frame_equal(adoption_sequence(given, level), _ref_adoption(lines, level),
+                                          check_exact=True)
+            for by in ("order", "customer"):
+                matrix = basket_matrix(lines, level, by)
+                assert basket_counts(given, level, by) == (len(matrix), int((matrix.sum(axis=1) > 1).sum()))
+        pd.testing.assert_frame_equal(lift_matrix(codes), lift_matrix(basket_matrix(lines, level, "customer")),
+                                      check_exact=True)
+    pd.testing.assert_series_equal(item_margin_rates(cat, catalogue), _ref_margin_rates(lines, catalogue),
+                                   check_exact=True)
+    from dbmlib.segment.margins import with_margins
+
+    names = catalogue.set_index("product_id")[["product_name", "category"]].combine_first(_ref_product_names(lines))
+    summary = _ref_category_summary(lines, "product")
+    expected = with_margins(names.reindex(summary.index).join(summary),
+                            item_margin_rates(lines, catalogue, "product")).rename_axis("product_id")
+    for given in (prod, lines):
+        pd.testing.assert_frame_equal(product_summary(given, catalogue), expected, check_exact=True)

@@ -163,3 +163,20 @@ def test_clv_of_other_kinds_uses_distinct_rows_correctly(cdnow_weeks):
     cum = [m.expected_purchases(k * month, s) for k in range(7)]
     by_hand = sum((cum[k] - cum[k - 1]) / (1 + d) ** k for k in range(1, 7)) * g.expected_spend(s)
     np.testing.assert_allclose(clv, by_hand, rtol=1e-10)
+
+
+def test_newton_refit_with_one_hessian_converges_or_declines():
+    from dbmlib.models.btyd_fit import newton_refit
+
+    a, b = np.array([[3.0, 1.0], [1.0, 2.0]]), np.array([1.0, -2.0])
+    quad = lambda x: (0.5 * x @ a @ x - b @ x, a @ x - b)  # noqa: E731
+    cache = {}
+    x = newton_refit(quad, np.zeros(2), cache, "q")
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-9)
+    assert cache["q"].shape == (2, 2)
+    # a second problem near the first reuses the Hessian (no new entry) and still converges
+    quartic = lambda x: (quad(x)[0] + 0.01 * np.sum(x ** 4), quad(x)[1] + 0.04 * x ** 3)  # noqa: E731
+    y = newton_refit(quartic, x, cache, "q")
+    assert np.abs(quartic(y)[1]).max() < 1e-9 and list(cache) == ["q"]
+    saddle = lambda x: (x[0] ** 2 - x[1] ** 2, np.array([2 * x[0], -2 * x[1]]))  # noqa: E731
+    assert newton_refit(saddle, np.ones(2), {}, "s") is None  # not positive definite: the caller runs L-BFGS-B

@@ -92,3 +92,56 @@ def test_bootstrap_reuses_the_callers_estimate(cdnow):
     pd.testing.assert_frame_equal(given[1], fitted[1])
     with pytest.raises(ValueError, match="pnbd"):
         bootstrap_params(cal, kind="bgnbd", n_boot=1, estimate=PurchaseModel("pnbd").fit(cal))
+
+
+def test_replicate_on_distinct_rows_equals_the_resampled_customers(cdnow):
+    """A replicate's per-customer counts, summed over customers with the same row, give the fit
+    on the resampled customers themselves (the rows repeated as often as drawn): the same
+    parameters for both models, and the Newton refit lands on the same optimum as L-BFGS-B."""
+    from dbmlib.models.btyd_validation import DistinctRows, _resample_counts
+
+    _, _, cal, model = cdnow
+    cal = cal.assign(monetary_value=cal["monetary_value"].round(0))  # ties in spend too
+    rows = DistinctRows(cal)
+    assert len(rows.frt) < len(rows.full) < len(cal)
+    counts = _resample_counts(np.random.default_rng(5), len(cal))
+    resampled = cal.iloc[np.repeat(np.arange(len(cal)), counts.astype(int))]
+    start = model.params_.to_numpy()
+    on_rows = PurchaseModel("bgnbd").fit(rows.frt, sample_weight=rows.frt_weights(counts), initial_params=start)
+    direct = PurchaseModel("bgnbd").fit(resampled, initial_params=start)
+    pd.testing.assert_series_equal(on_rows.params_, direct.params_, check_exact=True)  # the same distinct rows
+    newton = PurchaseModel("bgnbd").fit(rows.frt, sample_weight=rows.frt_weights(counts), initial_params=start,
+                                        newton={})
+    pd.testing.assert_series_equal(newton.params_, direct.params_, rtol=1e-6)
+    assert newton.log_likelihood_ >= direct.log_likelihood_ - 1e-8
+    spend = SpendModel().fit(cal)
+    for cache in (None, {}):
+        on_rows = SpendModel().fit(rows.full, sample_weight=rows.full_weights(counts),
+                                   initial_params=spend.params_.to_numpy(), newton=cache)
+        pd.testing.assert_series_equal(on_rows.params_, SpendModel().fit(resampled).params_, rtol=1e-6)
+    # the per-customer CLV of a distinct row is every one of its customers' CLV
+    clv = customer_lifetime_value(model, spend, rows.full, days_per_time_unit=7).to_numpy()
+    np.testing.assert_array_equal(rows.per_customer(clv),
+                                  customer_lifetime_value(model, spend, cal, days_per_time_unit=7).to_numpy())
+
+
+def test_bootstrap_equals_the_customer_resample_it_replaced(cdnow):
+    """The same seed draws the same customers as the per-customer bootstrap did: parameters and
+    intervals equal that computation up to its optimiser's tolerance."""
+    from dbmlib.models.btyd_validation import _resample_counts
+
+    _, _, cal, model = cdnow
+    spend = SpendModel().fit(cal)
+    params, interval = bootstrap_clv(cal, n_boot=4, seed=7, days_per_time_unit=7, estimate=(model, spend))
+    rng = np.random.default_rng(7)
+    ref_params, values = [], []
+    for _ in range(4):
+        counts = _resample_counts(rng, len(cal))
+        pm = PurchaseModel("bgnbd").fit(cal, sample_weight=counts, initial_params=model.params_.to_numpy())
+        sm = SpendModel().fit(cal, sample_weight=counts, initial_params=spend.params_.to_numpy())
+        ref_params.append(pd.concat([pm.params_, sm.params_.add_prefix("gg_")]))
+        values.append(customer_lifetime_value(pm, sm, cal, days_per_time_unit=7).to_numpy())
+    pd.testing.assert_frame_equal(params, pd.DataFrame(ref_params).reset_index(drop=True), rtol=1e-5)
+    v = np.vstack(values)
+    np.testing.assert_allclose(interval["clv_lo"], np.quantile(v, 0.05, axis=0), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(interval["clv_hi"], np.quantile(v, 0.95, axis=0), rtol=1e-5, atol=1e-9)

@@ -172,3 +172,32 @@ def test_arm_metrics_judge_each_arm_on_its_own_rows():
     assert list(table.index) == ["A", "B"] and (table["customers"] == [(t != "B").sum(), (t != "A").sum()]).all()
     assert (table["qini_normalized"] > 0.05).all() and (table["qini_normalized"] < 1).all()
     assert (table["uplift_at_30"] > 0).all()
+
+
+def test_x_learner_imputes_effects_only_where_its_capped_effect_models_learn():
+    """With a row cap the effect models learn from seeded samples; imputing the effects of the
+    sampled rows only gives the same effect models as imputing every row (the old way)."""
+    X, t, y, _ = simulate_experiment(2000, arms=("A",), seed=5)
+    model = UpliftModel("x", "gbm", control_label=0, random_state=2, max_rows=400).fit(X, t, y)
+    F = model._features(X)
+    arm = model.arms_[0]
+    tt = np.asarray(t, dtype=object)
+    rows, control = np.flatnonzero(tt == arm), np.flatnonzero(tt == 0)
+    yy = np.asarray(y, float)
+    imputed = np.zeros(len(F))  # every row, as before
+    imputed[rows] = yy[rows] - model._predict(model.models_["control"], F.iloc[rows])
+    imputed[control] = model._predict(model.models_[arm], F.iloc[control]) - yy[control]
+    for rows_of, key in ((rows, (arm, "treated")), (control, (arm, "control"))):
+        before = model._fit_outcome(F, imputed, rows_of, kind="regressor")
+        np.testing.assert_array_equal(before.predict(F), model.models_[key].predict(F))
+
+
+def test_x_learner_takes_the_two_model_learners_outcome_models_as_its_first_stage():
+    X, t, y, _ = simulate_experiment(2000, arms=("A",), seed=8)
+    two = UpliftModel("t", "gbm", random_state=1, max_rows=600).fit(X, t, y)
+    alone = UpliftModel("x", "gbm", random_state=1, max_rows=600).fit(X, t, y)
+    shared = UpliftModel("x", "gbm", random_state=1, max_rows=600).fit(X, t, y, outcome_models=two)
+    assert shared.models_["control"] is two.models_["control"] and shared.models_["A"] is two.models_["A"]
+    pd.testing.assert_frame_equal(shared.predict(X), alone.predict(X), check_exact=True)
+    with pytest.raises(ValueError, match="same settings"):
+        UpliftModel("x", "gbm", random_state=2, max_rows=600).fit(X, t, y, outcome_models=two)

@@ -81,6 +81,18 @@ def test_offers_carry_catalogue_margins_and_a_source_without_demographics_or_cat
     assert np.allclose(offers["expected_margin"], (offers["expected_revenue"] * offers["margin_rate"]).round(2), atol=0.006)
     assert result.by_item()["customers"].sum() == offers["customer_id"].nunique()
     assert list(result.stored()["offers"].index.names) == ["customer_id", "category"]
+    assert result.training == ""  # fewer customers than the cap: no sample (the default max_rows is None)
+    # above the cap: trained on a seeded sample of max_rows // 3 customers, graded on another, every customer scored
+    capped = next_best_offers(con, horizon_days=90, margin=0.99, max_rows=600, random_state=1)
+    assert capped.training.startswith("The offer model was trained on a seeded sample of 200 of ")
+    assert "graded on another 600" in capped.training
+    keys = lambda o: sorted(zip(o["customer_id"], o["category"]))  # noqa: E731
+    assert keys(capped.offers) == keys(offers)
+    again = next_best_offers(con, horizon_days=90, margin=0.99, max_rows=600, random_state=1)
+    pd.testing.assert_frame_equal(capped.offers, again.offers)
+    pd.testing.assert_frame_equal(capped.evaluation, again.evaluation)
+    assert capped.evaluation.loc["next best offer model", "customers_with_new_item"] < \
+        result.evaluation.loc["next best offer model", "customers_with_new_item"]
 
     bare = tmp_path / "bare"
     bare.mkdir()
@@ -95,3 +107,132 @@ def test_offers_carry_catalogue_margins_and_a_source_without_demographics_or_cat
     assert "No product catalogue" in analysis.summary() and len(analysis.customer_rules) == 6
     offers = next_best_offers(con, horizon_days=90, margin=0.35).offers
     assert len(offers) and (offers["margin_source"] == "margin parameter").all() and (offers["margin_rate"] == 0.35).all()
+
+
+# --- the offer rows from integer codes equal the pandas computation they replaced ------------------
+def _reference_offer_frame(order_lines, cutoff, horizon_days=90, level="category"):
+    """The pandas offer rows as they were computed before the integer-code version (kept
+    verbatim as the reference)."""
+    from dbmlib.models.next_offer import FEATURES
+    from dbmlib.segment.baskets import lift_matrix, sales_lines
+
+    cutoff = pd.Timestamp(cutoff)
+    lines = sales_lines(order_lines, level)
+    before = lines[lines["order_ts"] <= cutoff]
+    after = lines[(lines["order_ts"] > cutoff) & (lines["order_ts"] <= cutoff + pd.Timedelta(days=horizon_days))]
+    owned = pd.crosstab(before["customer_id"], before["item"]).gt(0)
+    if owned.empty:
+        return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"])
+    lift = lift_matrix(owned)
+    o = owned.to_numpy(bool)
+    max_lift = np.stack([(o * lift[item].to_numpy()).max(axis=1) for item in owned.columns], axis=1)
+    per = before.groupby("customer_id").agg(last=("order_ts", "max"), orders=("order_id", "nunique"),
+                                            revenue=("amount", "sum")).reindex(owned.index)
+    latest = before.sort_values(["order_ts", "order_id"], kind="stable").groupby("customer_id")["item"].last()
+    last_pos = pd.Index(owned.columns).get_indexer(latest.reindex(owned.index))
+    last_lift = lift.to_numpy()[last_pos]
+    grid = pd.DataFrame({
+        "customer_id": np.repeat(owned.index.to_numpy(), owned.shape[1]),
+        "item": np.tile(owned.columns.to_numpy(), len(owned)),
+        "owned": o.ravel(), "max_lift": max_lift.ravel(), "last_lift": last_lift.ravel(),
+        "popularity": np.tile(o.mean(axis=0), len(owned)),
+        "recency_days": np.repeat((cutoff - per["last"]).dt.days.to_numpy(), owned.shape[1]),
+        "orders": np.repeat(per["orders"].to_numpy(), owned.shape[1]),
+        "revenue": np.repeat(per["revenue"].to_numpy(), owned.shape[1]),
+        "items_owned": np.repeat(o.sum(axis=1), owned.shape[1]),
+    })
+    new = pd.MultiIndex.from_frame(after[["customer_id", "item"]].astype(str))
+    grid["bought"] = pd.MultiIndex.from_arrays([grid["customer_id"].astype(str), grid["item"].astype(str)]).isin(new)
+    return grid[~grid["owned"]].drop(columns="owned").reset_index(drop=True)
+
+
+def _reference_hit_rates(frame, score):
+    from sklearn.metrics import roc_auc_score
+
+    f = frame.assign(_score=np.asarray(score, float))
+    f = f.sample(frac=1.0, random_state=0).sort_values(["customer_id", "_score"], ascending=[True, False],
+                                                       kind="stable")
+    f["_rank"] = f.groupby("customer_id").cumcount()
+    buyers = f.groupby("customer_id")["bought"].any()
+    hits = f[f["bought"]].groupby("customer_id")["_rank"].min()
+    n = int(buyers.sum())
+    auc = roc_auc_score(f["bought"], f["_score"]) if f["bought"].nunique() == 2 else np.nan
+    return {"auc": float(auc), "top1_hit_rate": float((hits < 1).sum() / n) if n else np.nan,
+            "top3_hit_rate": float((hits < 3).sum() / n) if n else np.nan, "customers_with_new_item": n}
+
+
+def _random_lines(n_orders=3000, seed=0):
+    """Orders of 1-3 lines on whole days (many customers with two orders on their last day, so
+    the latest category is decided by the order id), cents amounts, returns, unknown
+    categories, lines without a customer or a date, and a few orders that span two days."""
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, 400, n_orders)
+    day = pd.Timestamp("2023-01-01") + pd.to_timedelta(10 * rng.integers(0, 70, n_orders), unit="D")
+    order_ids = rng.permutation([f"o{i:05d}" for i in range(n_orders)])
+    n_lines = rng.integers(1, 4, n_orders)
+    rows = np.repeat(np.arange(n_orders), n_lines)
+    lines = pd.DataFrame({"order_id": order_ids[rows], "customer_id": [f"c{c:03d}" for c in cust[rows]],
+                          "order_ts": day[rows], "category": rng.choice(list("ABCDEF") + ["unknown"], len(rows)),
+                          "product_id": "p", "amount": np.round(rng.gamma(2.0, 17.3, len(rows)), 2),
+                          "returned_order_id": None})
+    lines.loc[rng.random(len(lines)) < 0.03, "returned_order_id"] = "r"
+    lines.loc[rng.random(len(lines)) < 0.01, "customer_id"] = None
+    spans = rng.random(len(lines)) < 0.01
+    lines.loc[spans, "order_ts"] += pd.Timedelta(days=1)
+    lines.loc[rng.random(len(lines)) < 0.005, "order_ts"] = pd.NaT
+    return lines
+
+
+def test_offer_rows_from_codes_equal_the_pandas_computation_and_duckdb_codes_equal_the_frame():
+    from dbmlib.models.next_offer import _offer_rows, _OfferLines
+    from dbmlib.segment.sale_codes import read_sale_codes, sale_codes
+
+    lines = _random_lines()
+    con = duckdb.connect()
+    con.register("order_lines", lines)
+    from_db = read_sale_codes(con, "category")
+    from_frame = sale_codes(lines, "category")
+    for name in ("customer", "item", "amount"):
+        assert np.array_equal(getattr(from_db, name), getattr(from_frame, name)), name
+    assert np.array_equal(from_db.ts.view(np.int64), from_frame.ts.view(np.int64)) and np.isnat(from_db.ts).any()
+    # order codes differ (hashes vs text) but tell the same orders apart
+    assert len(set(zip(from_db.order, from_frame.order))) == len(set(from_db.order)) == len(set(from_frame.order))
+    end = lines["order_ts"].max()
+    for k in (0, 1, 2, 5):
+        cut = end - pd.Timedelta(days=90 * k)
+        expected = _reference_offer_frame(lines, cut)
+        for codes in (from_db, from_frame):
+            pd.testing.assert_frame_equal(offer_frame(codes, cut), expected, check_exact=True)
+    # some customers' latest day holds two orders: the tie-break by order id is exercised
+    before = lines[lines["order_ts"] <= end]
+    last = before.groupby("customer_id")["order_ts"].transform("max")
+    assert (before[before["order_ts"] == last].groupby("customer_id")["order_id"].nunique() > 1).sum() > 5
+    # keeping some customers keeps their rows, unchanged
+    keep = ["c001", "c017", "c200"]
+    sub = offer_frame(from_db, end - pd.Timedelta(days=90), customers=keep)
+    full = offer_frame(from_db, end - pd.Timedelta(days=90))
+    pd.testing.assert_frame_equal(sub, full[full["customer_id"].isin(keep)].reset_index(drop=True))
+    rows, row_codes = _offer_rows(_OfferLines(from_db), end - pd.Timedelta(days=90), 90)
+    assert list(from_db.customers[row_codes]) == list(rows["customer_id"])
+
+
+def test_hit_rates_equal_the_shuffled_sort_they_replaced():
+    frame = offer_frame(_random_lines(seed=1), pd.Timestamp("2024-06-01"))
+    rng = np.random.default_rng(0)
+    for score in (rng.random(len(frame)), rng.integers(0, 3, len(frame)).astype(float), frame["popularity"]):
+        assert offer_hit_rates(frame, score) == _reference_hit_rates(frame, score)
+
+
+def test_training_sample_of_customer_snapshots_is_seeded_and_disjoint_from_the_graded_one():
+    from dbmlib.models.next_offer import training_customers
+    from dbmlib.segment.sale_codes import sale_codes
+
+    codes = sale_codes(_random_lines(), "category")
+    n = codes.n_customers
+    assert training_customers(codes, None) == (None, None)
+    assert training_customers(codes, 3 * n) == (None, None)  # below the cap: every customer, as before
+    train, graded = training_customers(codes, 300, random_state=4)
+    assert len(train) == 100 and len(graded) == min(300, n - 100) and not set(train) & set(graded)
+    again = training_customers(codes, 300, random_state=4)
+    assert np.array_equal(train, again[0]) and np.array_equal(graded, again[1])
+    assert not np.array_equal(train, training_customers(codes, 300, random_state=5)[0])

@@ -136,3 +136,40 @@ def test_row_cap_trains_on_the_stratified_sample(demo):
     np.testing.assert_array_equal(capped.predict_proba(X), manual.predict_proba(X))
     table = compare_models(X, y, cv=3, max_rows=2_000)
     assert table["rows"].tolist() == [2_000, 2_000] and (table["roc_auc"] > 0.6).all()
+
+
+def test_features_from_codes_equal_rfm_table_and_channel_shares():
+    """features_as_of on integer codes (OrderCodes, encoded once for several dates) equals the
+    pandas computation it replaced — rfm_table of the orders before the date, channel_shares,
+    demographics — exactly, with missing customers, dates and channels among the orders."""
+    from dbmlib.models.training_sets import CATEGORICAL, OrderCodes, channel_shares, features_as_of
+    from dbmlib.segment.rfm import rfm_table
+
+    def reference(customers, transactions, as_of):
+        as_of = pd.Timestamp(as_of)
+        past = transactions[pd.to_datetime(transactions["order_ts"]) < as_of]
+        rfm = rfm_table(past, as_of)
+        mix = channel_shares(past, rfm.index)
+        for ch in ("web", "store", "catalogue", "phone"):
+            rfm[f"share_{ch}"] = mix[ch] if ch in mix else 0.0
+        demo = customers.reindex(rfm.index)
+        for col in CATEGORICAL:
+            rfm[col] = demo[col].astype("string").fillna("unknown") if col in demo else "unknown"
+        return rfm
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    tx = pd.DataFrame({"customer_id": pd.array([f"c{i:03d}" for i in rng.integers(0, 600, n)], dtype="str"),
+                       "order_ts": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), unit="min"),
+                       "net_amount": np.round(rng.gamma(2.0, 21.7, n), 2) * rng.choice([1, -1], n, p=[0.95, 0.05]),
+                       "channel": rng.choice(["web", "store", "phone", "kiosk"], n)})
+    tx.loc[rng.random(n) < 0.01, "customer_id"] = None
+    tx.loc[rng.random(n) < 0.01, "order_ts"] = pd.NaT
+    tx.loc[rng.random(n) < 0.02, "channel"] = None
+    customers = pd.DataFrame({"region": rng.choice(["north", "south"], 500), "age_band": "35-44"},
+                             index=pd.Index([f"c{i:03d}" for i in range(500)], name="customer_id"))
+    codes = OrderCodes(tx)
+    for as_of in ("2023-06-01", "2023-12-31 17:30", "2024-12-01"):
+        expected = reference(customers, tx, as_of)
+        pd.testing.assert_frame_equal(features_as_of(customers, tx, as_of), expected, check_exact=True)
+        pd.testing.assert_frame_equal(features_as_of(customers, codes, as_of), expected, check_exact=True)

@@ -78,7 +78,10 @@ def demo(default_demo):
 def test_uplift_models_rank_by_true_uplift(demo):
     X, y, truth = demo
     assert X["contacted"].sum() < len(X)  # both groups present
-    table, curves, held = evaluate_models(X, X["contacted"], y, extra_categorical=["campaign_channel"], seed=0)
+    fitted = {}
+    table, curves, held = evaluate_models(X, X["contacted"], y, extra_categorical=["campaign_channel"], seed=0,
+                                          fitted=fitted)
+    assert list(fitted) == list(UPLIFT_MODELS) and all(m.max_rows is None for m in fitted.values())
     true = true_uplift_of(truth, held["campaign_id"], held.index)
     key = pd.MultiIndex.from_arrays([held["campaign_id"], held.index])
     np.testing.assert_array_equal(true, truth.set_index(["campaign_id", "customer_id"])["true_uplift"]
@@ -102,3 +105,18 @@ def test_uplift_estimators_follow_sklearn_conventions(demo):
         assert u.shape == (50,) and np.all(np.abs(u) <= 1)
         np.testing.assert_array_equal(u, campaign_uplift_model(X, y, method=method, learner="logistic", seed=0)
                                       .predict_uplift(X.iloc[:50]))
+
+
+def test_fit_best_reuses_the_evaluated_model_only_when_a_refit_would_learn_from_a_sample_as_large(demo):
+    """Above the cap every base learner of the evaluated model already learnt from a seeded
+    sample of max_rows rows, so fit_best returns it; at or below, it refits on every row."""
+    from dbmlib.campaign.uplift import UpliftComparison
+
+    X, y, _ = demo
+    evaluated = campaign_uplift_model(X, y, method="t", seed=1, max_rows=300)
+    comparison = UpliftComparison(X, y, pd.DataFrame(), {}, pd.DataFrame(), "two-model", {"two-model": evaluated}, 301)
+    assert comparison.fit_best(seed=1, max_rows=300) is evaluated
+    assert comparison.fit_best(seed=2, max_rows=300) is not evaluated  # another seed: refitted
+    comparison.smallest_group = 300  # a group no larger than the cap: the refit sees more rows
+    refit = comparison.fit_best(seed=1, max_rows=300)
+    assert refit is not evaluated and refit.max_rows == 300

@@ -130,6 +130,7 @@ class UpliftModel(BaseEstimator):
     numeric_, categorical_ : the feature columns of each kind
     shares_ : dict arm → its share among the arm's and the control's rows (the randomisation)
     models_ : dict of fitted base learners
+    n_rows_ : rows fitted on
     """
 
     def __init__(self, method: str = "t", learner: str = "gbm", control_label=0, categorical=None,
@@ -197,9 +198,14 @@ class UpliftModel(BaseEstimator):
         return model.predict(F)
 
     # --- fit and predict -----------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, treatment, y) -> UpliftModel:
+    def fit(self, X: pd.DataFrame, treatment, y, outcome_models: UpliftModel | None = None) -> UpliftModel:
         """Fit on a randomised experiment: ``X`` the customers' features (a DataFrame), their
-        ``treatment`` labels and outcome ``y`` (0/1 or an amount). Returns self."""
+        ``treatment`` labels and outcome ``y`` (0/1 or an amount). Returns self.
+
+        ``outcome_models``: a T- or X-learner already fitted with the same settings on the same
+        ``X``, ``treatment`` and ``y``; its outcome models of the control and of each arm —
+        the first stage of the T- and X-learners, the same fits — are taken instead of fitted
+        again."""
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, got {self.method!r}")
         if not isinstance(X, pd.DataFrame) or X.empty:
@@ -221,26 +227,43 @@ class UpliftModel(BaseEstimator):
         F = self._features(X)
         control = np.flatnonzero(t == self.control_label)
         self.shares_, self.models_ = {}, {}
+        shared = self._shared_outcomes(outcome_models, len(X))
         if self.method == "s":
             S = self._with_arms(F, t)
             self.models_["s"] = self._fit_outcome(S, y, np.arange(len(F)))
         if self.method in ("t", "x"):
-            self.models_["control"] = self._fit_outcome(F, y, control)
+            self.models_["control"] = shared["control"] if shared else self._fit_outcome(F, y, control)
         for arm in self.arms_:
             rows = np.flatnonzero(t == arm)
             self.shares_[arm] = len(rows) / (len(rows) + len(control))
             if self.method in ("t", "x"):
-                self.models_[arm] = self._fit_outcome(F, y, rows)
+                self.models_[arm] = shared[arm] if shared else self._fit_outcome(F, y, rows)
             if self.method == "x":
-                d_treated = y[rows] - self._predict(self.models_["control"], F.iloc[rows])
-                d_control = self._predict(self.models_[arm], F.iloc[control]) - y[control]
+                # imputed effects only where the effect models learn: their (seeded) samples of the rows
+                fit_rows, fit_control = self._sample(rows), self._sample(control)
                 imputed = np.zeros(len(F))
-                imputed[rows], imputed[control] = d_treated, d_control
+                imputed[fit_rows] = y[fit_rows] - self._predict(self.models_["control"], F.iloc[fit_rows])
+                imputed[fit_control] = self._predict(self.models_[arm], F.iloc[fit_control]) - y[fit_control]
                 self.models_[(arm, "treated")] = self._fit_outcome(F, imputed, rows, kind="regressor")
                 self.models_[(arm, "control")] = self._fit_outcome(F, imputed, control, kind="regressor")
             if self.method == "class_transformation":
                 self.models_[arm] = self._fit_transformed(F, t, y, arm, rows, control)
+        self.n_rows_ = len(X)
         return self
+
+    def _shared_outcomes(self, other: UpliftModel | None, n_rows: int) -> dict | None:
+        """The first-stage outcome models of ``other`` (see :meth:`fit`), checked to be fits of
+        the same kind; None when there is no such model or this method has no first stage."""
+        if other is None or self.method not in ("t", "x"):
+            return None
+        same = (other.method in ("t", "x") and getattr(other, "n_rows_", None) == n_rows
+                and getattr(other, "outcome_type_", None) == self.outcome_type_ and other.arms_ == self.arms_
+                and other.categorical_ == self.categorical_ and other.numeric_ == self.numeric_
+                and (other.learner, other.random_state, other.max_rows, other.control_label)
+                == (self.learner, self.random_state, self.max_rows, self.control_label))
+        if not same:
+            raise ValueError("outcome_models must be a T- or X-learner fitted with the same settings on the same data")
+        return other.models_
 
     def _fit_transformed(self, F, t, y, arm, rows, control):
         both = np.sort(np.concatenate([rows, control]))

@@ -32,7 +32,7 @@ happens to equal what the policy would send counts with weight 1 / P(that assign
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -232,17 +232,18 @@ def uplift_by_decile(y, treatment, score, n_bins: int = 10) -> pd.DataFrame:
 
 
 def campaign_uplift_model(X: pd.DataFrame, y, *, method: str = "t", learner: str = "gbm", seed: int = 0,
-                          max_rows: int | None = None) -> UpliftModel:
+                          max_rows: int | None = None, outcome_models: UpliftModel | None = None) -> UpliftModel:
     """An :class:`~dbmlib.campaign.meta_learners.UpliftModel` fitted on the demo-style campaign
-    training set (``contacted`` the treatment, the :data:`FEATURES` the inputs)."""
+    training set (``contacted`` the treatment, the :data:`FEATURES` the inputs);
+    ``outcome_models``: see :meth:`~dbmlib.campaign.meta_learners.UpliftModel.fit`."""
     model = UpliftModel(method, learner, control_label=0, categorical=CATEGORICAL + ["campaign_channel"],
                         random_state=seed, max_rows=max_rows)
-    return model.fit(X[FEATURES], X["contacted"].astype(int), y)
+    return model.fit(X[FEATURES], X["contacted"].astype(int), y, outcome_models=outcome_models)
 
 
 def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_categorical=(),
                     test_share: float = 0.5, seed: int = 0, max_rows: int | None = None,
-                    progress: bool = False) -> tuple[pd.DataFrame, dict, dict]:
+                    progress: bool = False, fitted: dict | None = None) -> tuple[pd.DataFrame, dict, dict]:
     """Fit every uplift model of :data:`UPLIFT_MODELS` and a plain response model on a seeded
     split by customer and judge their rankings on the held-out customers.
 
@@ -252,7 +253,8 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     model`` = P(response | contacted), the usual but wrong ranking for incremental effect), the
     Qini curves, and the held-out scores with ``treatment``/``y`` for further checks.
     ``max_rows`` caps the training rows of each base learner (a seeded sample); every
-    held-out row is scored. ``progress`` shows a bar over the fits.
+    held-out row is scored. ``progress`` shows a bar over the fits. ``fitted``, a dict, receives
+    the uplift models fitted on the training customers, by name.
     """
     from ..core.progress import StepBar
 
@@ -265,10 +267,15 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     train = X[~test].assign(contacted=t[~test])
     scores = {}
     with StepBar("uplift models", [*UPLIFT_MODELS, "response model"], progress) as bar:
+        first_stage = None  # the two-model learner's outcome models are the X-learner's first stage
         for name, method in UPLIFT_MODELS.items():
             bar.step(name)
-            model = campaign_uplift_model(train, y[~test], method=method, learner=kind, seed=seed, max_rows=max_rows)
+            model = campaign_uplift_model(train, y[~test], method=method, learner=kind, seed=seed, max_rows=max_rows,
+                                          outcome_models=first_stage if method == "x" else None)
+            first_stage = model if method == "t" else first_stage
             scores[name] = model.predict_uplift(X[test])
+            if fitted is not None:
+                fitted[name] = model
         bar.step("response model")
         treated = ~test & (t == 1)
         response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
@@ -294,7 +301,9 @@ UPLIFT_MODELS = {"two-model": "t", "X-learner": "x", "class transformation": "cl
 @dataclass
 class UpliftComparison:
     """What :func:`compare_uplift_models` found: the training data, the held-out judgement of
-    each model (Qini, AUUC, curves, scores) and the best uplift model by Qini."""
+    each model (Qini, AUUC, curves, scores), the best uplift model by Qini, the uplift models as
+    judged (``fitted``, by name: fitted on the training customers) and ``smallest_group``, the
+    fewer of the treated and control rows those customers hold."""
 
     X: pd.DataFrame
     y: pd.Series
@@ -302,6 +311,8 @@ class UpliftComparison:
     curves: dict
     held_out: pd.DataFrame
     best: str
+    fitted: dict = field(default_factory=dict)
+    smallest_group: int = 0
 
     def metrics(self) -> dict:
         """``uplift.qini_coefficient.<model>`` for every model and ``uplift.chosen``."""
@@ -314,7 +325,15 @@ class UpliftComparison:
         return uplift_by_decile(h["y"], h["treatment"], h[self.best])
 
     def fit_best(self, *, seed: int, max_rows: int | None = None) -> UpliftModel:
-        """The best uplift model refitted on every training row (gradient boosting)."""
+        """The best uplift model refitted on every training row (gradient boosting) — unless
+        the evaluated one already learnt from a seeded sample of ``max_rows`` rows for each of
+        its base learners (``smallest_group``, the fewer of the evaluation's treated and control
+        training rows, exceeds ``max_rows``): a refit would learn from another sample of the same
+        size, so that model is returned as it is."""
+        model = self.fitted.get(self.best)
+        if (model is not None and max_rows is not None and self.smallest_group > max_rows
+                and (model.random_state, model.max_rows, model.learner) == (seed, max_rows, "gbm")):
+            return model
         return campaign_uplift_model(self.X, self.y, method=UPLIFT_MODELS[self.best], seed=seed, max_rows=max_rows)
 
 
@@ -325,7 +344,11 @@ def compare_uplift_models(customers: pd.DataFrame, transactions: pd.DataFrame, c
     uplift model and the response model judged on held-out customers
     (:func:`evaluate_models`); the best uplift model is the one with the highest Qini."""
     X, y = campaign_training_set(customers, transactions, campaigns, contacts, include_control=True)
+    fitted = {}
     table, curves, held_out = evaluate_models(X, X["contacted"], y, extra_categorical=["campaign_channel"],
-                                              seed=seed, max_rows=max_rows, progress=progress)
+                                              seed=seed, max_rows=max_rows, progress=progress, fitted=fitted)
     best = table.drop(index="response model")["qini_coefficient"].idxmax()
-    return UpliftComparison(X, y, table, curves, held_out, best)
+    contacted = X["contacted"].astype(bool).to_numpy()
+    held = held_out["treatment"].to_numpy() == 1
+    smallest = int(min(contacted.sum() - held.sum(), (~contacted).sum() - (~held).sum()))  # in the training half
+    return UpliftComparison(X, y, table, curves, held_out, best, fitted, smallest)

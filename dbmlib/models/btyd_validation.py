@@ -7,9 +7,11 @@ import pandas as pd
 
 from ..core.errors import InputError
 from ..core.progress import bar
+from .btyd_fit import distinct_rows
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
 
 __all__ = [
+    "DistinctRows",
     "bootstrap_clv",
     "bootstrap_params",
     "by_calibration_frequency",
@@ -138,12 +140,55 @@ def bootstrap_params(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int 
                      ) -> pd.DataFrame:
     """Purchase-model parameters refitted on ``n_boot`` resamples of customers (seeded);
     replicates start at ``estimate`` (the model fitted on ``summary``; fitted here if not
-    given). ``progress`` shows a tqdm bar."""
+    given) and are weighted fits on the distinct rows (:class:`DistinctRows`). ``progress``
+    shows a tqdm bar."""
     rng = np.random.default_rng(seed)
     start = _start(estimate, PurchaseModel(kind), summary)
-    return pd.DataFrame([PurchaseModel(kind).fit(summary, sample_weight=_resample_counts(rng, len(summary)),
-                                                 initial_params=start).params_
-                         for _ in bar(range(n_boot), desc="bootstrap", enabled=progress)]).reset_index(drop=True)
+    rows, newton = DistinctRows(summary), {}
+    fits = (PurchaseModel(kind).fit(rows.frt, sample_weight=rows.frt_weights(_resample_counts(rng, len(summary))),
+                                    initial_params=start, newton=newton)
+            for _ in bar(range(n_boot), desc="bootstrap", enabled=progress))
+    return pd.DataFrame([fit.params_ for fit in fits]).reset_index(drop=True)
+
+
+class DistinctRows:
+    """The distinct rows of a summary, so that a bootstrap replicate is a weighted fit on them.
+
+    A resample of n customers with replacement is a multinomial draw of how often each customer
+    is drawn; customers with the same ``(frequency, recency, T)`` (and ``monetary_value``) have
+    the same likelihood, so summing their counts gives a multinomial draw over the distinct rows
+    (probabilities: their shares of the customers) and the same likelihood as the resample —
+    exact, not an approximation — while the fit and the CLV run once per distinct row. The
+    draw itself stays one of customers (:func:`_resample_counts`), so a seed gives the
+    replicates it always gave.
+
+    Attributes
+    ----------
+    frt : DataFrame of the distinct ``(frequency, recency, T)`` rows (sorted)
+    full : the distinct rows with ``monetary_value`` too (when the summary has it)
+    """
+
+    def __init__(self, summary: pd.DataFrame):
+        cols = ["frequency", "recency", "T"]
+        values, self._frt_of = distinct_rows(*(summary[c] for c in cols))
+        self.frt = pd.DataFrame(dict(zip(cols, values)))
+        self.full = self._full_of = None
+        if "monetary_value" in summary:
+            cols = [*cols, "monetary_value"]
+            values, self._full_of = distinct_rows(*(summary[c] for c in cols))
+            self.full = pd.DataFrame(dict(zip(cols, values)))
+
+    def frt_weights(self, counts: np.ndarray) -> np.ndarray:
+        """Per-customer counts summed over each distinct ``(frequency, recency, T)`` row."""
+        return np.bincount(self._frt_of, weights=counts, minlength=len(self.frt))
+
+    def full_weights(self, counts: np.ndarray) -> np.ndarray:
+        """Per-customer counts summed over each distinct row with ``monetary_value``."""
+        return np.bincount(self._full_of, weights=counts, minlength=len(self.full))
+
+    def per_customer(self, values: np.ndarray) -> np.ndarray:
+        """Values of the distinct rows with ``monetary_value`` (last axis) for every customer."""
+        return values[..., self._full_of]
 
 
 def _start(estimate, blank, summary: pd.DataFrame) -> np.ndarray:
@@ -169,10 +214,14 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bootstrap over customers (seeded): parameter draws and each customer's CLV interval.
 
-    Each replicate refits both models on a resample of customers (with replacement; kept
-    as per-customer counts, i.e. a weighted fit, started at the full-data estimate) and
-    values *every* customer with the refitted models. ``estimate`` is the (purchase, spend)
-    pair fitted on ``summary``, if the caller has it (else both are fitted here).
+    Each replicate refits both models on a resample of customers (with replacement), started at
+    the full-data estimate, and values *every* customer with the refitted models. The resample
+    is kept as counts on the summary's distinct rows (:class:`DistinctRows`: the same
+    likelihood as the resampled customers, exactly), and each refit takes Newton steps with
+    one Hessian shared by the replicates (:func:`~dbmlib.models.btyd_fit.newton_refit`), so a
+    replicate costs a few likelihood evaluations on the distinct rows. ``estimate`` is the
+    (purchase, spend) pair fitted on ``summary``, if the caller has it (else both are fitted
+    here).
 
     Returns ``(params, clv_interval)``: one row of parameters per replicate, and per customer
     ``clv_lo, clv_hi`` (the ``level`` central interval).
@@ -181,16 +230,19 @@ def bootstrap_clv(summary: pd.DataFrame, *, kind: str = "bgnbd", n_boot: int = 3
     purchase, spend = estimate if estimate is not None else (None, None)
     start_pm = _start(purchase, PurchaseModel(kind), summary)  # replicates start at the estimate
     start_sm = _start(spend, SpendModel(), summary)
+    rows, newton_pm, newton_sm = DistinctRows(summary), {}, {}
     params, values = [], []
     for _ in bar(range(n_boot), desc="bootstrap CLV", enabled=progress):
         counts = _resample_counts(rng, len(summary))
-        pm = PurchaseModel(kind).fit(summary, sample_weight=counts, initial_params=start_pm)
-        sm = SpendModel().fit(summary, sample_weight=counts, initial_params=start_sm)
+        pm = PurchaseModel(kind).fit(rows.frt, sample_weight=rows.frt_weights(counts), initial_params=start_pm,
+                                     newton=newton_pm)
+        sm = SpendModel().fit(rows.full, sample_weight=rows.full_weights(counts), initial_params=start_sm,
+                              newton=newton_sm)
         params.append(pd.concat([pm.params_, sm.params_.add_prefix("gg_")]))
-        values.append(customer_lifetime_value(pm, sm, summary, horizon_months, discount_rate_annual,
+        values.append(customer_lifetime_value(pm, sm, rows.full, horizon_months, discount_rate_annual,
                                               margin, days_per_time_unit).to_numpy())
     v = np.vstack(values)
     tail = (1 - level) / 2
-    interval = pd.DataFrame({"clv_lo": np.quantile(v, tail, axis=0),
-                             "clv_hi": np.quantile(v, 1 - tail, axis=0)}, index=summary.index)
+    interval = pd.DataFrame({"clv_lo": rows.per_customer(np.quantile(v, tail, axis=0)),
+                             "clv_hi": rows.per_customer(np.quantile(v, 1 - tail, axis=0))}, index=summary.index)
     return pd.DataFrame(params).reset_index(drop=True), interval

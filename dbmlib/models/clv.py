@@ -138,11 +138,13 @@ class PurchaseModel(BaseEstimator):
         self.kind = kind
         self.penalizer = penalizer
 
-    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None, newton=None):
         """Fit on the distinct ``(frequency, recency, T)`` rows of ``summary``;
         ``sample_weight`` (one per row, e.g. bootstrap counts) weights each customer;
         ``initial_params`` starts the BG/NBD and Pareto/NBD optimisers there (e.g. the
-        full-data estimate for a bootstrap replicate)."""
+        full-data estimate for a bootstrap replicate); ``newton``, a dict the replicates of one
+        bootstrap share, lets them refine that start by Newton steps with one Hessian
+        (:func:`~dbmlib.models.btyd_fit.newton_refit`) before any L-BFGS-B."""
         if self.kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
         check_summary(summary)
@@ -154,7 +156,7 @@ class PurchaseModel(BaseEstimator):
             try:
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    params, ll = self._fit_compressed(f, r, T, w, penalizer, initial_params)
+                    params, ll = self._fit_compressed(f, r, T, w, penalizer, initial_params, newton)
             except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
                 errors.append(f"penalizer {penalizer}: {type(exc).__name__}: {str(exc).strip()[:120]}")
                 continue
@@ -187,11 +189,11 @@ class PurchaseModel(BaseEstimator):
         self.n_customers_, self.n_distinct_ = len(summary), len(f)
         return self
 
-    def _fit_compressed(self, f, r, T, w, penalizer, initial=None):
+    def _fit_compressed(self, f, r, T, w, penalizer, initial=None, newton=None):
         """Fit on distinct rows with weights: the parameters (a Series) and the total
         log-likelihood."""
         fit, names = _FITS[self.kind]
-        params, ll, *_ = fit(f, r, T, w, penalizer=penalizer, initial=initial)
+        params, ll, *_ = fit(f, r, T, w, penalizer=penalizer, initial=initial, newton=newton)
         return pd.Series(params, index=names), ll
 
     def to_lifetimes(self):
@@ -252,10 +254,10 @@ class SpendModel(BaseEstimator):
     def __init__(self, penalizer: float = 0.0):
         self.penalizer = penalizer
 
-    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None):
+    def fit(self, summary: pd.DataFrame, y=None, sample_weight=None, initial_params=None, newton=None):
         """Fit on the repeat customers of ``summary``; ``sample_weight`` (one per row, e.g.
         bootstrap counts) weights each customer's likelihood; ``initial_params`` (p, q, v)
-        starts the optimiser there."""
+        starts the optimiser there; ``newton``: see :meth:`PurchaseModel.fit`."""
         check_summary(summary, monetary=True)
         w = _weights(summary, sample_weight)
         keep = ((summary["frequency"] > 0) & (summary["monetary_value"] > 0)).to_numpy() & (w > 0)
@@ -273,7 +275,7 @@ class SpendModel(BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             params, self.log_likelihood_ = fit_gamma_gamma(x, m, w[keep], penalizer=self.penalizer,
-                                                            initial=initial_params)
+                                                            initial=initial_params, newton=newton)
         self.params_ = pd.Series(params, index=["p", "q", "v"])
         self.n_customers_ = int(keep.sum())
         return self

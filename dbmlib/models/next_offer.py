@@ -24,47 +24,136 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.db import table_exists
-from ..segment.baskets import lift_matrix, read_order_lines, sales_lines
+from ..segment.baskets import lift_matrix
 from ..segment.margins import item_margin_rates, read_catalogue
+from ..segment.sale_codes import SaleCodes, read_sale_codes, sale_codes
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
-           "offer_hit_rates", "offer_item"]
+           "offer_hit_rates", "offer_item", "training_customers"]
 
 FEATURES = ["recency_days", "orders", "revenue", "items_owned", "popularity", "max_lift", "last_lift"]
 
 
-def offer_frame(order_lines: pd.DataFrame, cutoff, horizon_days: int = 90, level: str = "category") -> pd.DataFrame:
+class _OfferLines:
+    """What the offer rows at any cutoff need from the sale lines, computed once: the
+    :class:`~dbmlib.segment.sale_codes.SaleCodes` and each (customer, order) pair's first
+    timestamp, so a customer's order count at a cutoff is a count of pairs."""
+
+    def __init__(self, codes: SaleCodes):
+        self.codes = codes
+        ok = (codes.customer >= 0) & (codes.order >= 0)
+        key = codes.customer[ok] * (int(codes.order.max(initial=0)) + 1) + codes.order[ok]
+        ts = np.where(np.isnat(codes.ts[ok]), np.iinfo(np.int64).max, codes.ts.view(np.int64)[ok])  # NaT: never before
+        sort = np.argsort(key, kind="stable")
+        key, ts = key[sort], ts[sort]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+        self.pair_customer = codes.customer[ok][sort][starts]
+        self.pair_first = np.minimum.reduceat(ts, starts) if len(starts) else ts
+
+    @classmethod
+    def of(cls, lines, level: str) -> _OfferLines:
+        if isinstance(lines, cls):
+            return lines
+        return cls(lines if isinstance(lines, SaleCodes) else sale_codes(lines, level))
+
+
+def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group code, the sum of ``values`` in line order: pandas' ``groupby().sum()`` (so the
+    last bits equal a sum over text-keyed groups), keyed by a categorical to skip the hashing."""
+    keys = pd.Categorical.from_codes(groups, categories=pd.RangeIndex(n_groups))
+    return pd.Series(values).groupby(keys, observed=False).sum().to_numpy()
+
+
+def _latest_items(codes: SaleCodes, idx: np.ndarray) -> np.ndarray:
+    """Per customer code, the item of their latest line among the lines ``idx``: the latest
+    timestamp, then the greatest order id, then the last line (the order of a stable sort by
+    timestamp and order id); −1 for customers without lines."""
+    c, t = codes.customer[idx], codes.ts.view(np.int64)[idx]
+    top = np.full(codes.n_customers, np.iinfo(np.int64).min)
+    np.maximum.at(top, c, t)
+    cand = idx[t == top[c]]
+    cc, oo = codes.customer[cand], codes.order[cand]
+    pair = np.sort(cc * (int(codes.order.max(initial=0)) + 2) + oo + 1)
+    distinct = np.bincount(pair[np.r_[True, pair[1:] != pair[:-1]]] // (int(codes.order.max(initial=0)) + 2),
+                           minlength=codes.n_customers)
+    tied = distinct[cc] > 1
+    out = np.full(codes.n_customers, -1, np.int64)
+    single = cand[~tied]
+    last = np.full(codes.n_customers, -1, np.int64)
+    np.maximum.at(last, codes.customer[single], single)  # the last of the customer's latest lines
+    has = last >= 0
+    out[has] = codes.item[last[has]]
+    if tied.any():  # several orders share the latest timestamp: the greatest order id
+        pos = cand[tied]
+        ties = pd.DataFrame({"c": codes.customer[pos], "oid": codes.order_id(pos), "pos": pos})
+        chosen = ties.sort_values(["c", "oid", "pos"], kind="stable", na_position="last").groupby("c")["pos"].last()
+        out[chosen.index.to_numpy()] = codes.item[chosen.to_numpy()]
+    return out
+
+
+def _offer_rows(data: _OfferLines, cutoff, horizon_days: int, keep=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`offer_frame` and each row's customer code; ``keep``: the customer codes to keep."""
+    codes = data.codes
+    cut = np.datetime64(pd.Timestamp(cutoff).to_datetime64(), "us")
+    cut_i = cut.astype(np.int64)
+    has = codes.customer >= 0
+    before = np.flatnonzero(has & (codes.ts <= cut))
+    if not len(before):
+        return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"]), np.zeros(0, np.int64)
+    bc, bi = codes.customer[before], codes.item[before]
+    rows = np.flatnonzero(np.bincount(bc, minlength=codes.n_customers))  # sorted codes = sorted ids, as a crosstab
+    cols = np.flatnonzero(np.bincount(bi, minlength=codes.n_items))
+    row_of = np.full(codes.n_customers, -1, np.int64)
+    row_of[rows] = np.arange(len(rows))
+    col_of = np.full(codes.n_items, -1, np.int64)
+    col_of[cols] = np.arange(len(cols))
+    o = np.zeros((len(rows), len(cols)), bool)
+    o[row_of[bc], col_of[bi]] = True
+    owned = pd.DataFrame(o, index=codes.customers[rows], columns=codes.items[cols])
+    lift = lift_matrix(owned)
+    max_lift = np.stack([(o * lift[item].to_numpy()).max(axis=1) for item in owned.columns], axis=1)
+    popularity = o.mean(axis=0)
+    last = np.full(codes.n_customers, np.iinfo(np.int64).min)
+    np.maximum.at(last, bc, codes.ts.view(np.int64)[before])
+    orders = np.bincount(data.pair_customer[data.pair_first <= cut_i], minlength=codes.n_customers)
+    revenue = _group_sum(codes.amount[before], bc, codes.n_customers)
+    latest = _latest_items(codes, before)
+    sel = np.arange(len(rows)) if keep is None else np.flatnonzero(np.isin(rows, keep))
+    chosen = rows[sel]
+    o = o[sel]
+    last_lift = lift.to_numpy()[col_of[latest[chosen]]]  # row: the lift from the customer's latest category
+    k = len(cols)
+    after = np.flatnonzero(has & (codes.ts > cut) & (codes.ts <= cut + np.timedelta64(int(horizon_days), "D")))
+    grid_customer = np.repeat(chosen, k)
+    grid = pd.DataFrame({
+        "customer_id": np.repeat(owned.index.to_numpy()[sel], k),
+        "item": np.tile(owned.columns.to_numpy(), len(sel)),
+        "owned": o.ravel(), "max_lift": max_lift[sel].ravel(), "last_lift": last_lift.ravel(),
+        "popularity": np.tile(popularity, len(sel)),
+        "recency_days": np.repeat((cut_i - last[chosen]) // 86_400_000_000, k),
+        "orders": np.repeat(orders[chosen], k),
+        "revenue": np.repeat(revenue[chosen], k),
+        "items_owned": np.repeat(o.sum(axis=1), k),
+        "bought": np.isin(grid_customer * codes.n_items + np.tile(cols, len(sel)),
+                          codes.customer[after] * codes.n_items + codes.item[after]),
+    })
+    new = ~grid["owned"].to_numpy()
+    return grid[new].drop(columns="owned").reset_index(drop=True), grid_customer[new]
+
+
+def offer_frame(order_lines, cutoff, horizon_days: int = 90, level: str = "category",
+                customers=None) -> pd.DataFrame:
     """One row per (customer, item not bought by ``cutoff``) for customers who bought before
     it, with the :data:`FEATURES` and ``bought`` (the item was bought in the ``horizon_days``
-    after ``cutoff``; all False when the horizon lies beyond the data)."""
-    cutoff = pd.Timestamp(cutoff)
-    lines = sales_lines(order_lines, level)
-    before = lines[lines["order_ts"] <= cutoff]
-    after = lines[(lines["order_ts"] > cutoff) & (lines["order_ts"] <= cutoff + pd.Timedelta(days=horizon_days))]
-    owned = pd.crosstab(before["customer_id"], before["item"]).gt(0)
-    if owned.empty:
-        return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"])
-    lift = lift_matrix(owned)
-    o = owned.to_numpy(bool)
-    max_lift = np.stack([(o * lift[item].to_numpy()).max(axis=1) for item in owned.columns], axis=1)
-    per = before.groupby("customer_id").agg(last=("order_ts", "max"), orders=("order_id", "nunique"),
-                                            revenue=("amount", "sum")).reindex(owned.index)
-    latest = before.sort_values(["order_ts", "order_id"], kind="stable").groupby("customer_id")["item"].last()
-    last_pos = pd.Index(owned.columns).get_indexer(latest.reindex(owned.index))
-    last_lift = lift.to_numpy()[last_pos]  # row: the lift from the customer's latest category
-    grid = pd.DataFrame({
-        "customer_id": np.repeat(owned.index.to_numpy(), owned.shape[1]),
-        "item": np.tile(owned.columns.to_numpy(), len(owned)),
-        "owned": o.ravel(), "max_lift": max_lift.ravel(), "last_lift": last_lift.ravel(),
-        "popularity": np.tile(o.mean(axis=0), len(owned)),
-        "recency_days": np.repeat((cutoff - per["last"]).dt.days.to_numpy(), owned.shape[1]),
-        "orders": np.repeat(per["orders"].to_numpy(), owned.shape[1]),
-        "revenue": np.repeat(per["revenue"].to_numpy(), owned.shape[1]),
-        "items_owned": np.repeat(o.sum(axis=1), owned.shape[1]),
-    })
-    new = pd.MultiIndex.from_frame(after[["customer_id", "item"]].astype(str))
-    grid["bought"] = pd.MultiIndex.from_arrays([grid["customer_id"].astype(str), grid["item"].astype(str)]).isin(new)
-    return grid[~grid["owned"]].drop(columns="owned").reset_index(drop=True)
+    after ``cutoff``; all False when the horizon lies beyond the data).
+
+    ``order_lines`` is a DataFrame of clean order lines or their
+    :class:`~dbmlib.segment.sale_codes.SaleCodes` (:func:`~dbmlib.segment.sale_codes.read_sale_codes`).
+    ``customers`` (ids) keeps the rows of those customers only; every figure that describes
+    the whole base (popularity, lifts) still counts every customer."""
+    data = _OfferLines.of(order_lines, level)
+    keep = None if customers is None else data.codes.customers.get_indexer(pd.Index(customers))
+    return _offer_rows(data, cutoff, horizon_days, keep)[0]
 
 
 class NextBestOffer(ClassifierMixin, BaseEstimator):
@@ -93,46 +182,83 @@ class NextBestOffer(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def offer_hit_rates(frame: pd.DataFrame, score: pd.Series) -> dict:
+def offer_hit_rates(frame: pd.DataFrame, score, customer_codes: np.ndarray | None = None) -> dict:
     """AUC of ``score`` for ``bought``, and among customers who bought at least one new item,
-    the share whose top-scored (top-1) or top-three offers include one they bought."""
-    f = frame.assign(_score=np.asarray(score, float))
-    f = f.sample(frac=1.0, random_state=0).sort_values(["customer_id", "_score"], ascending=[True, False],
-                                                       kind="stable")  # ties broken at random, seeded
-    f["_rank"] = f.groupby("customer_id").cumcount()
-    buyers = f.groupby("customer_id")["bought"].any()
-    hits = f[f["bought"]].groupby("customer_id")["_rank"].min()
-    n = int(buyers.sum())
-    auc = roc_auc_score(f["bought"], f["_score"]) if f["bought"].nunique() == 2 else np.nan
-    return {"auc": float(auc), "top1_hit_rate": float((hits < 1).sum() / n) if n else np.nan,
-            "top3_hit_rate": float((hits < 3).sum() / n) if n else np.nan, "customers_with_new_item": n}
+    the share whose top-scored (top-1) or top-three offers include one they bought. Ties are
+    broken at random (seeded): rows are shuffled, then stably sorted by customer and score.
+    ``customer_codes``: integer codes ordered as the customer ids, if the caller has them."""
+    score = np.asarray(score, float)
+    bought = frame["bought"].to_numpy(bool)
+    if customer_codes is None:
+        customer_codes = pd.factorize(frame["customer_id"], sort=True)[0]
+    shuffle = np.random.RandomState(0).permutation(len(frame))  # DataFrame.sample(frac=1, random_state=0)
+    order = shuffle[np.lexsort((-score[shuffle], customer_codes[shuffle]))]
+    cust, hit = customer_codes[order], bought[order]
+    start = np.r_[True, cust[1:] != cust[:-1]] if len(cust) else np.zeros(0, bool)
+    first = np.flatnonzero(start)
+    rank = np.arange(len(cust)) - first[np.cumsum(start) - 1]
+    best = np.full(len(first), np.iinfo(np.int64).max)
+    np.minimum.at(best, (np.cumsum(start) - 1)[hit], rank[hit])
+    n = int((best < np.iinfo(np.int64).max).sum())
+    auc = roc_auc_score(bought, score) if len(np.unique(bought)) == 2 else np.nan
+    return {"auc": float(auc), "top1_hit_rate": float((best < 1).sum() / n) if n else np.nan,
+            "top3_hit_rate": float((best < 3).sum() / n) if n else np.nan, "customers_with_new_item": n}
 
 
-def _frames_at(order_lines, end, horizon_days, level, periods) -> dict:
-    """Offer rows at the cutoffs ``end − k·horizon`` for each ``k`` of ``periods`` (built once,
-    shared by the evaluation and the final fit)."""
-    return {k: offer_frame(order_lines, end - pd.Timedelta(days=k * horizon_days), horizon_days, level)
-            for k in periods}
+def _frames_at(data: _OfferLines, end, horizon_days, periods, keep=None) -> dict:
+    """Offer rows (and their customer codes) at the cutoffs ``end − k·horizon`` for each ``k``
+    of ``periods``, built once and shared by the evaluation and the final fit."""
+    return {k: _offer_rows(data, end - pd.Timedelta(days=k * horizon_days), horizon_days, keep) for k in periods}
 
 
-def evaluate_next_offer(order_lines: pd.DataFrame, end=None, horizon_days: int = 90, level: str = "category",
-                        random_state: int = 0, train_periods: int = 3,
-                        frames: dict | None = None) -> tuple[pd.DataFrame, NextBestOffer]:
-    """Time split: fit on the offer rows at ``train_periods`` cutoffs ``end − k·horizon``
-    (k = 2, 3, …; labels in the horizon after each), grade at ``end − horizon`` against the
-    popularity and best-rule baselines. Returns the table (one row per method: AUC, top-1 and
-    top-3 hit rate) and the model fitted on the training period. ``frames`` may hold offer
-    rows already built, by ``k``."""
-    end = pd.Timestamp(end) if end is not None else pd.Timestamp(order_lines["order_ts"].max())
-    periods = range(1, 2 + train_periods)
-    frames = frames if frames is not None else _frames_at(order_lines, end, horizon_days, level, periods)
-    train = pd.concat([frames[k] for k in periods[1:]], ignore_index=True)
-    test = frames[1]
+def training_customers(codes: SaleCodes, max_rows: int | None, random_state: int = 0, train_periods: int = 3
+                       ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Customer codes to train and to grade the offer model on, capped by ``max_rows`` customer
+    snapshots (a customer at one cutoff): a seeded sample of ``max_rows // train_periods``
+    customers to train on and another, disjoint one of up to ``max_rows`` to grade on; ``(None,
+    None)`` — every customer for both — when there are no more customers than the training
+    sample would hold."""
+    n, n_train = codes.n_customers, None if max_rows is None else max(1, max_rows // train_periods)
+    if n_train is None or n <= n_train:
+        return None, None
+    pick = np.random.default_rng(random_state).permutation(n)
+    return np.sort(pick[:n_train]), np.sort(pick[n_train:n_train + max_rows])
+
+
+def _evaluate(frames: dict, periods, random_state: int, train_keep, test_keep) -> tuple[pd.DataFrame, NextBestOffer]:
+    train = pd.concat([_only(*frames[k], train_keep)[0] for k in periods[1:]], ignore_index=True)
+    test, test_codes = _only(*frames[1], test_keep)
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
     scores = {"next best offer model": model.predict_proba(test)[:, 1],
               "most popular category": test["popularity"], "best association rule": test["max_lift"]}
-    table = pd.DataFrame({name: offer_hit_rates(test, s) for name, s in scores.items()}).T
+    table = pd.DataFrame({name: offer_hit_rates(test, s, test_codes) for name, s in scores.items()}).T
     return table, model
+
+
+def _only(frame: pd.DataFrame, row_codes: np.ndarray, keep) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of the customers ``keep`` (codes; None: every row)."""
+    if keep is None:
+        return frame, row_codes
+    sel = np.isin(row_codes, keep)
+    return frame[sel].reset_index(drop=True), row_codes[sel]
+
+
+def evaluate_next_offer(order_lines, end=None, horizon_days: int = 90, level: str = "category",
+                        random_state: int = 0, train_periods: int = 3,
+                        max_rows: int | None = None) -> tuple[pd.DataFrame, NextBestOffer]:
+    """Time split: fit on the offer rows at ``train_periods`` cutoffs ``end − k·horizon``
+    (k = 2, 3, …; labels in the horizon after each), grade at ``end − horizon`` against the
+    popularity and best-rule baselines. Returns the table (one row per method: AUC, top-1 and
+    top-3 hit rate) and the model fitted on the training period. ``order_lines``: a DataFrame
+    of order lines or their :class:`~dbmlib.segment.sale_codes.SaleCodes`. ``max_rows`` caps
+    the customer snapshots the model trains on (:func:`training_customers`)."""
+    data = _OfferLines.of(order_lines, level)
+    if end is None:
+        end = (order_lines["order_ts"] if isinstance(order_lines, pd.DataFrame) else pd.Series(data.codes.ts)).max()
+    periods = range(1, 2 + train_periods)
+    train_keep, test_keep = training_customers(data.codes, max_rows, random_state, train_periods)
+    frames = _frames_at(data, pd.Timestamp(end), horizon_days, periods)
+    return _evaluate(frames, periods, random_state, train_keep, test_keep)
 
 
 def offer_item(offers: pd.DataFrame) -> str:
@@ -144,12 +270,14 @@ def offer_item(offers: pd.DataFrame) -> str:
 class OfferResult:
     """What 04 shows and stores: the time-split ``evaluation`` (one row per method), the
     ``offers`` (customer, item, probability, order value, expected revenue, margin rate and its
-    source, expected margin, rank) at the end of the data, and ``skipped``: why there are
-    none, in words ("" when they exist)."""
+    source, expected margin, rank) at the end of the data, ``skipped``: why there are
+    none, in words ("" when they exist), and ``training``: the sample the model was trained
+    on, in words ("" when it learnt from every customer)."""
 
     evaluation: pd.DataFrame = field(default_factory=pd.DataFrame)
     offers: pd.DataFrame = field(default_factory=pd.DataFrame)
     skipped: str = ""
+    training: str = ""
 
     def stored(self) -> dict:
         """``{"offers": …}`` keyed by customer and item, for the database (``{}`` when skipped)."""
@@ -170,28 +298,40 @@ class OfferResult:
 
 
 def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", random_state: int = 0,
-                     train_periods: int = 3, margin: float = 0.35) -> OfferResult:
+                     train_periods: int = 3, margin: float = 0.35, max_rows: int | None = None) -> OfferResult:
     """Evaluate the model on a time split (:func:`evaluate_next_offer`), then refit it on the
     cutoffs up to the end of the data and score every customer's not-yet-bought items: the
     ``offers`` table (``order_value`` = the item's mean order-line amount, expected revenue =
     probability × order value, expected margin = expected revenue × the item's margin rate from
     the product catalogue, or ``margin`` where the source has none — ``margin_source`` says
-    which; rank 1 = the item each customer is most likely to buy)."""
+    which; rank 1 = the item each customer is most likely to buy).
+
+    ``max_rows`` caps the customer snapshots (a customer at one of the ``train_periods``
+    cutoffs) both fits learn from: above ``max_rows // train_periods`` customers they train on
+    a seeded sample of that many (``random_state``) and the evaluation grades another, disjoint
+    sample of up to ``max_rows`` customers (:func:`training_customers`) — a million customers
+    give five million offer rows per cutoff, far more than the model needs. Every customer is
+    still scored; ``training`` says what the model learnt from."""
     if not table_exists(con, "order_lines"):
         return OfferResult(skipped="no order_lines table: run 02_cleaning of this version first")
-    lines = read_order_lines(con)
-    items = sales_lines(lines, level)["item"].nunique()
-    if items < 3:
-        return OfferResult(skipped=f"the source has {items} known {level} value(s): nothing to offer "
+    codes = read_sale_codes(con, level, extra=("product_id",) if level == "category" else ())
+    if codes.n_items < 3:
+        return OfferResult(skipped=f"the source has {codes.n_items} known {level} value(s): nothing to offer "
                                    "(a transactions file with a category or product column enables offers)")
-    end = pd.Timestamp(lines["order_ts"].max())
-    frames = _frames_at(lines, end, horizon_days, level, range(1, 2 + train_periods))
-    evaluation, _ = evaluate_next_offer(lines, end, horizon_days, level, random_state, train_periods, frames)
-    train = pd.concat([frames[k] for k in range(1, 1 + train_periods)], ignore_index=True)
+    end = pd.Timestamp(con.execute("SELECT max(order_ts) FROM order_lines").fetchall()[0][0])
+    data = _OfferLines(codes)
+    train_keep, test_keep = training_customers(codes, max_rows, random_state, train_periods)
+    periods = range(1, 2 + train_periods)
+    frames = _frames_at(data, end, horizon_days, periods[1:], train_keep)
+    graded = None if train_keep is None else np.union1d(train_keep, test_keep)
+    frames[1] = _frames_at(data, end, horizon_days, [1], graded)[1]
+    evaluation, _ = _evaluate(frames, periods, random_state, train_keep, test_keep)
+    train = pd.concat([_only(*frames[k], train_keep)[0] for k in range(1, 1 + train_periods)], ignore_index=True)
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
-    now = offer_frame(lines, end, horizon_days, level)
-    value = sales_lines(lines, level).groupby("item")["amount"].mean()
-    rates = item_margin_rates(lines, read_catalogue(con), level)
+    now, now_codes = _offer_rows(data, end, horizon_days)
+    value = pd.Series(codes.amount).groupby(codes.item).mean()
+    value.index = codes.items[value.index.to_numpy()]
+    rates = item_margin_rates(codes, read_catalogue(con), level)
     offers = now[["customer_id", "item"]].assign(probability=model.predict_proba(now)[:, 1])
     offers["order_value"] = offers["item"].map(value).round(2)
     offers["expected_revenue"] = (offers["probability"] * offers["order_value"]).round(2)
@@ -199,6 +339,14 @@ def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", ra
     offers["margin_source"] = np.where(offers["margin_rate"].notna(), "catalogue", "margin parameter")
     offers["margin_rate"] = offers["margin_rate"].fillna(margin)
     offers["expected_margin"] = (offers["expected_revenue"] * offers["margin_rate"]).round(2)
-    offers = offers.sort_values(["customer_id", "probability", "item"], ascending=[True, False, True], kind="stable")
-    offers["rank"] = offers.groupby("customer_id").cumcount() + 1
-    return OfferResult(evaluation, offers.rename(columns={"item": level}).reset_index(drop=True))
+    # rows come by customer, then item: a stable sort by customer and falling probability ranks them
+    order = np.lexsort((-offers["probability"].to_numpy(), now_codes))
+    offers = offers.iloc[order]
+    block = now_codes[order]
+    start = np.r_[True, block[1:] != block[:-1]] if len(block) else np.zeros(0, bool)
+    offers["rank"] = np.arange(len(block)) - np.flatnonzero(start)[np.cumsum(start) - 1] + 1
+    training = ("" if train_keep is None else
+                f"The offer model was trained on a seeded sample of {len(train_keep):,} of {codes.n_customers:,} "
+                f"customers ({len(train):,} offer rows at {train_periods} cutoffs) and graded on another "
+                f"{len(test_keep):,}; it scores every customer.")
+    return OfferResult(evaluation, offers.rename(columns={"item": level}).reset_index(drop=True), training=training)

@@ -115,8 +115,12 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         if len(X) > max_rows:
             keep = np.random.default_rng(self.random_state).choice(len(X), max_rows, replace=False)
             X, y = X.iloc[keep], y.iloc[keep]
-        r = permutation_importance(self.pipeline_, _inputs(X, self.feature_names_in_), y.to_numpy(), scoring="roc_auc",
-                                   n_repeats=n_repeats, random_state=self.random_state)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="openmp"):  # dozens of predictions of a few thousand rows:
+            # one thread skips the per-tree synchronisation (the same predictions, row by row)
+            r = permutation_importance(self.pipeline_, _inputs(X, self.feature_names_in_), y.to_numpy(),
+                                       scoring="roc_auc", n_repeats=n_repeats, random_state=self.random_state)
         return pd.Series(r.importances_mean, index=self.feature_names_in_).sort_values(ascending=False)
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.fast_text import positions
-from ..segment.rfm import rfm_table
 
 __all__ = [
     "CATEGORICAL",
     "NUMERIC",
+    "OrderCodes",
     "campaign_training_set",
     "channel_shares",
     "churn_training_set",
@@ -28,17 +28,71 @@ NUMERIC = ["recency_days", "orders", "revenue", "avg_order_value", "tenure_days"
 CATEGORICAL = ["region", "age_band", "income_band", "gender"]
 
 
-def features_as_of(customers: pd.DataFrame, transactions: pd.DataFrame, as_of) -> pd.DataFrame:
-    """RFM, channel mix and demographics of buyers, from orders strictly before ``as_of``."""
+class OrderCodes:
+    """Orders as numbers — customer codes in sorted id order, channel codes, timestamps and
+    amounts — encoded once, so the features as of each date (:func:`features_as_of`) are a few
+    array operations instead of grouping ten million text ids again."""
+
+    def __init__(self, transactions: pd.DataFrame):
+        customer, self.customers = pd.factorize(transactions["customer_id"], sort=True)
+        channel, self.channels = pd.factorize(transactions["channel"], sort=True)
+        self.customer, self.channel = customer.astype(np.int64), channel.astype(np.int64)
+        ts = pd.to_datetime(transactions["order_ts"])
+        self.ts, self.amount = ts.to_numpy(), transactions["net_amount"].astype(float).to_numpy()
+
+    @classmethod
+    def of(cls, transactions) -> OrderCodes:
+        return transactions if isinstance(transactions, cls) else cls(transactions)
+
+
+_DAY_NS = 86_400 * 10**9
+
+
+def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame:
+    """RFM, channel mix and demographics of buyers, from orders strictly before ``as_of``
+    (``transactions``: the orders, or their :class:`OrderCodes` when several dates share
+    them). The same table as :func:`~dbmlib.segment.rfm.rfm_table` of those orders with
+    :func:`channel_shares` and the demographics, computed on integer codes."""
     as_of = pd.Timestamp(as_of)
-    past = transactions[pd.to_datetime(transactions["order_ts"]) < as_of]
-    rfm = rfm_table(past, as_of)
-    mix = channel_shares(past, rfm.index)
+    orders = OrderCodes.of(transactions)
+    past = np.flatnonzero((orders.ts < as_of.to_datetime64()) & (orders.customer >= 0))
+    cust, n = orders.customer[past], len(orders.customers)
+    buyers = np.flatnonzero(np.bincount(cust, minlength=n))
+    ts = orders.ts[past].view(np.int64)
+    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, cust, ts)
+    np.maximum.at(last, cust, ts)
+    revenue = pd.Series(orders.amount[past]).groupby(  # pandas' sum in order, as rfm_table's groupby
+        pd.Categorical.from_codes(cust, categories=pd.RangeIndex(n)), observed=True).sum().round(2)
+    unit = np.datetime_data(orders.ts.dtype)[0]
+    per_ns = int(np.timedelta64(1, unit).astype("timedelta64[ns]").astype(np.int64))
+    day = _DAY_NS // per_ns if per_ns <= _DAY_NS else 1
+    rfm = pd.DataFrame({
+        "first_purchase": first[buyers].view(orders.ts.dtype), "last_purchase": last[buyers].view(orders.ts.dtype),
+        "orders": np.bincount(cust, minlength=n)[buyers].astype("int64"), "revenue": revenue.to_numpy(),
+    }, index=pd.Index(orders.customers[buyers], name="customer_id"))
+    today = np.datetime64(as_of.normalize().to_datetime64(), unit).astype(np.int64)
+    rfm["recency_days"] = (today - (last[buyers] // day) * day) // day
+    rfm["tenure_days"] = (today - (first[buyers] // day) * day) // day
+    rfm["avg_order_value"] = (rfm["revenue"] / rfm["orders"]).round(2)
+    chan = orders.channel[past]
+    ok = chan >= 0
+    present = np.flatnonzero(np.bincount(chan[ok], minlength=len(orders.channels)))
+    pos = np.full(n, -1, np.int64)
+    pos[buyers] = np.arange(len(buyers))
+    col = np.full(len(orders.channels), -1, np.int64)
+    col[present] = np.arange(len(present))
+    k = max(len(present), 1)
+    counts = np.bincount(pos[cust[ok]] * k + col[chan[ok]], minlength=len(buyers) * k).reshape(len(buyers), k)
+    counts = counts[:, :len(present)]
+    total = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
+    names = [str(c) for c in orders.channels[present]]
     for ch in ("web", "store", "catalogue", "phone"):
-        rfm[f"share_{ch}"] = mix[ch] if ch in mix else 0.0
+        rfm[f"share_{ch}"] = shares[:, names.index(ch)] if ch in names else 0.0
     demo = customers.reindex(rfm.index)
-    for col in CATEGORICAL:
-        rfm[col] = demo[col].astype("string").fillna("unknown") if col in demo else "unknown"
+    for col_name in CATEGORICAL:
+        rfm[col_name] = demo[col_name].astype("string").fillna("unknown") if col_name in demo else "unknown"
     return rfm
 
 
@@ -66,11 +120,12 @@ def campaign_training_set(customers, transactions, campaigns, contacts, *,
     ``contacted`` column is the treatment.
     """
     parts = []
+    orders = OrderCodes.of(transactions)  # encoded once for every campaign
     for camp in campaigns.itertuples():
         rows = contacts[contacts["campaign_id"] == camp.campaign_id]
         if not include_control:
             rows = rows[rows["contacted"].astype(bool)]
-        f = features_as_of(customers, transactions, camp.start_date)
+        f = features_as_of(customers, orders, camp.start_date)
         f = f.join(rows.set_index("customer_id")[["responded", "contacted"]], how="inner")
         f["campaign_channel"] = camp.channel
         f["campaign_id"] = camp.campaign_id
@@ -97,5 +152,7 @@ def churn_training_set(customers, transactions, cut_off, horizon_days: int = 180
     f = features_as_of(customers, transactions, cut_off)
     ts = pd.to_datetime(transactions["order_ts"])
     window = transactions[(ts >= cut_off) & (ts < cut_off + pd.Timedelta(days=horizon_days))]
-    y = (~f.index.isin(window["customer_id"])).astype(int)
-    return f, pd.Series(y, index=f.index, name="churned")
+    bought = np.zeros(len(f), bool)  # positions, not Index.isin: its Arrow-text path loops in Python
+    at = f.index.get_indexer(pd.unique(window["customer_id"].dropna()))
+    bought[at[at >= 0]] = True
+    return f, pd.Series((~bought).astype(int), index=f.index, name="churned")

@@ -9,5 +9,5 @@ from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
     'baskets', 'clusters', 'cohorts', 'concentration', 'customer_table', 'explorer', 'margins', 'products',
-    'rfm'
+    'rfm', 'sale_codes'
 ])

@@ -21,10 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.db import read_frame
+from ..core.db import read_frame, registered
 
-__all__ = ["adoption_sequence", "association_rules_table", "basket_matrix", "category_mix", "category_summary",
-           "lift_matrix", "pair_rules_sql", "read_order_lines", "sales_lines"]
+__all__ = ["adoption_sequence", "association_rules_table", "basket_counts", "basket_keys_sql", "basket_matrix",
+           "basket_matrix_sql", "category_mix", "category_summary", "lift_matrix", "pair_rules_sql", "read_order_lines",
+           "sales_lines"]
 
 _LEVELS = {"category": "category", "product": "product_id"}
 
@@ -52,75 +53,209 @@ def sales_lines(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFr
     return lines.loc[known.to_numpy(bool)].assign(item=item[known])
 
 
-def category_summary(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+def _as_codes(order_lines, level: str, extra=()):
+    """The :class:`~dbmlib.segment.sale_codes.SaleCodes` of a DataFrame of order lines (or the
+    codes themselves)."""
+    from .sale_codes import SaleCodes, sale_codes
+
+    return order_lines if isinstance(order_lines, SaleCodes) else sale_codes(order_lines, level, extra)
+
+
+def _distinct(key: np.ndarray, size: int | None = None) -> np.ndarray:
+    """The sorted distinct values of a non-negative integer ``key`` (a bincount when its range
+    ``size`` is small, else a sort: both far faster than hashing ten million keys)."""
+    if size is not None and size <= 50_000_000:
+        return np.flatnonzero(np.bincount(key, minlength=size))
+    key = np.sort(key)
+    return key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+
+
+def category_summary(order_lines, level: str = "category") -> pd.DataFrame:
     """Per category (or product): revenue and its share, customers and their share of all
     buyers (penetration), orders, and the repeat rate — the share of its customers who bought
-    it in more than one order. Sorted by revenue."""
-    lines = sales_lines(order_lines, level)
-    buyers = lines["customer_id"].nunique()
-    per = lines.groupby("item").agg(revenue=("amount", "sum"), customers=("customer_id", "nunique"),
-                                    orders=("order_id", "nunique"))
-    orders_per_customer = lines.groupby(["item", "customer_id"])["order_id"].nunique()
-    per["repeat_rate"] = (orders_per_customer > 1).groupby(level="item").mean()
+    it in more than one order. Sorted by revenue. ``order_lines``: a DataFrame of order lines
+    or their :class:`~dbmlib.segment.sale_codes.SaleCodes` at ``level``."""
+    codes = _as_codes(order_lines, level)
+    k, n_cust, n_ord = codes.n_items, max(codes.n_customers, 1), int(codes.order.max(initial=0)) + 1
+    present = np.flatnonzero(np.bincount(codes.item, minlength=k))
+    has_c, has_o = codes.customer >= 0, codes.order >= 0
+    both = has_c & has_o
+
+    def per_item(keys, width):  # distinct keys (item × width + …) per item present
+        return np.bincount(keys // width, minlength=k)[present]
+
+    pairs = _distinct(codes.item[has_c] * n_cust + codes.customer[has_c], k * n_cust)  # (item, customer)
+    orders = _distinct(codes.item[has_o] * n_ord + codes.order[has_o])  # (item, order)
+    of_pair = _distinct((codes.item[both] * n_cust + codes.customer[both]) * n_ord + codes.order[both]) // n_ord
+    first = np.r_[True, of_pair[1:] != of_pair[:-1]] if len(of_pair) else np.zeros(0, bool)
+    repeat = of_pair[first][np.bincount(np.cumsum(first) - 1) > 1]  # (item, customer) with 2+ orders
+    per = pd.DataFrame({"revenue": codes.item_sums(codes.amount).to_numpy(), "customers": per_item(pairs, n_cust),
+                        "orders": per_item(orders, n_ord)}, index=pd.Index(codes.items[present], name="item"))
+    with np.errstate(invalid="ignore", divide="ignore"):  # an item bought only without a customer id: NaN
+        per["repeat_rate"] = per_item(repeat, n_cust) / per["customers"].to_numpy()
     per["revenue_share"] = per["revenue"] / per["revenue"].sum()
-    per["penetration"] = per["customers"] / buyers if buyers else np.nan
+    per["penetration"] = per["customers"] / codes.n_customers if codes.n_customers else np.nan
     return per.sort_values("revenue", ascending=False)[
         ["revenue", "revenue_share", "customers", "penetration", "orders", "repeat_rate"]]
 
 
-def category_mix(order_lines: pd.DataFrame, groups: pd.Series, level: str = "category") -> pd.DataFrame:
+def category_mix(order_lines, groups: pd.Series, level: str = "category") -> pd.DataFrame:
     """Share of each group's revenue per category: one row per group (``groups`` maps a
-    customer id to its segment, region, age band …), one column per category; rows sum to 1."""
-    lines = sales_lines(order_lines, level)
-    lines = lines.assign(group=lines["customer_id"].astype(str).map(groups.rename(index=str)))
-    table = lines.dropna(subset=["group"]).pivot_table(index="group", columns="item", values="amount",
-                                                        aggfunc="sum", fill_value=0.0)
+    customer id to its segment, region, age band …), one column per category; rows sum to 1.
+    ``order_lines``: a DataFrame of order lines or their
+    :class:`~dbmlib.segment.sale_codes.SaleCodes` at ``level``."""
+    codes = _as_codes(order_lines, level)
+    of_customer = groups.set_axis(groups.index.astype(str)).reindex(codes.customers.astype(str))
+    group, names = pd.factorize(of_customer, sort=True)
+    line_group = np.where(codes.customer >= 0, np.append(group, -1)[codes.customer], -1)
+    keep = line_group >= 0
+    key = line_group[keep] * codes.n_items + codes.item[keep]
+    sums = pd.Series(codes.amount[keep]).groupby(  # pandas' sum over the lines in their order, as before
+        pd.Categorical.from_codes(key, categories=pd.RangeIndex(max(len(names), 1) * codes.n_items)),
+        observed=True).sum()
+    cells = sums.index.to_numpy().astype(np.int64)
+    small = pd.DataFrame({"group": names.take(cells // codes.n_items), "item": codes.items[cells % codes.n_items],
+                          "amount": sums.to_numpy()})
+    table = small.pivot_table(index="group", columns="item", values="amount", aggfunc="sum", fill_value=0.0)
     return table.div(table.sum(axis=1), axis=0).rename_axis(index=groups.name or "group", columns=None)
 
 
-def adoption_sequence(order_lines: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+def adoption_sequence(order_lines, level: str = "category") -> pd.DataFrame:
     """Which category customers buy first, which new one they add next, and how long after:
     one row per (first, next) with the customers and the median days between the two first
-    purchases; customers who never add a second category are counted with ``next`` = "(none)"."""
-    lines = sales_lines(order_lines, level)
-    first = (lines.groupby(["customer_id", "item"], as_index=False)["order_ts"].min()
-             .sort_values(["customer_id", "order_ts", "item"], kind="stable"))
-    first["rank"] = first.groupby("customer_id").cumcount()
-    a = first[first["rank"] == 0].set_index("customer_id")
-    b = first[first["rank"] == 1].set_index("customer_id")
-    pairs = pd.DataFrame({"first": a["item"], "next": b["item"].reindex(a.index).fillna("(none)"),
-                          "days": (b["order_ts"].reindex(a.index) - a["order_ts"]).dt.days})
-    out = pairs.groupby(["first", "next"]).agg(customers=("days", "size"), median_days=("days", "median"))
+    purchases; customers who never add a second category are counted with ``next`` = "(none)".
+    ``order_lines``: a DataFrame of order lines or their
+    :class:`~dbmlib.segment.sale_codes.SaleCodes` at ``level``."""
+    codes = _as_codes(order_lines, level)
+    has = codes.customer >= 0
+    never = np.iinfo(np.int64).max  # a missing timestamp sorts last, as NaT does
+    ts = np.where(np.isnat(codes.ts[has]), never, codes.ts[has].view(np.int64))
+    key = codes.customer[has] * codes.n_items + codes.item[has]
+    order = np.argsort(key, kind="stable")
+    key, ts = key[order], ts[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    first_ts = np.minimum.reduceat(ts, starts) if len(starts) else ts  # (customer, item): first purchase
+    cust, item = key[starts] // max(codes.n_items, 1), key[starts] % max(codes.n_items, 1)
+    by_time = np.lexsort((item, first_ts, cust))  # by customer, first purchase, item
+    cust, item, first_ts = cust[by_time], item[by_time], first_ts[by_time]
+    a = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else np.zeros(0, np.int64)
+    has_b = np.r_[a[1:], len(cust)] - a > 1
+    b = np.where(has_b, a + 1, a)
+    known = has_b & (first_ts[a] != never) & (first_ts[b] != never)
+    days = np.full(len(a), np.nan)
+    days[known] = (first_ts[b][known] - first_ts[a][known]) // 86_400_000_000
+    pairs = pd.DataFrame({"f": item[a], "n": np.where(has_b, item[b], -1), "days": days})
+    agg = pairs.groupby(["f", "n"]).agg(customers=("days", "size"), median_days=("days", "median"))
+    names = np.append(codes.items.to_numpy(object), "(none)")
+    index = pd.MultiIndex.from_arrays([pd.array(names[agg.index.get_level_values(0)], dtype="string"),
+                                       pd.array(names[agg.index.get_level_values(1)], dtype="string")],
+                                      names=["first", "next"])
+    out = agg.set_axis(index).sort_index()
     out["share_of_first"] = out["customers"] / out.groupby(level="first")["customers"].transform("sum")
     return out.sort_values(["customers"], ascending=False).reset_index()
+
+
+_KEYS = {"order": "order_id", "customer": "customer_id"}
+
+
+def _matrix(keys: pd.Series, items: pd.Series, name: str) -> pd.DataFrame:
+    rows, row_ids = pd.factorize(keys, sort=True)
+    cols, col_ids = pd.factorize(items, sort=True)
+    matrix = np.zeros((len(row_ids), len(col_ids)), dtype=bool)  # no crosstab: 4-5× faster at 10M lines
+    matrix[rows, cols] = True
+    return pd.DataFrame(matrix, index=pd.Index(row_ids, name=name), columns=pd.Index(col_ids, name=None))
 
 
 def basket_matrix(order_lines: pd.DataFrame, level: str = "category", by: str = "order") -> pd.DataFrame:
     """Boolean basket matrix: one row per order (``by="order"``) or customer
     (``by="customer"``), one column per item at ``level``; True where the basket holds it."""
-    key = {"order": "order_id", "customer": "customer_id"}.get(by)
+    key = _KEYS.get(by)
     if key is None:
         raise ValueError(f"by must be 'order' or 'customer', got {by!r}")
     lines = sales_lines(order_lines, level)
     pairs = lines[[key, "item"]].dropna().drop_duplicates()
-    rows, row_ids = pd.factorize(pairs[key], sort=True)
-    cols, col_ids = pd.factorize(pairs["item"], sort=True)
-    matrix = np.zeros((len(row_ids), len(col_ids)), dtype=bool)  # no crosstab: 4-5× faster at 10M lines
-    matrix[rows, cols] = True
-    return pd.DataFrame(matrix, index=pd.Index(row_ids, name=key), columns=pd.Index(col_ids, name=None))
+    return _matrix(pairs[key], pairs["item"], key)
 
 
-def lift_matrix(baskets: pd.DataFrame) -> pd.DataFrame:
-    """Lift of every item pair of a basket matrix (rows: antecedent, columns: consequent;
-    the diagonal and pairs never seen together are 0): the whole picture behind the rules."""
-    o = baskets.to_numpy(float)
-    support = o.mean(axis=0) if len(o) else np.zeros(o.shape[1])
-    pair = (o.T @ o) / max(len(o), 1)
+def _sale_filter(level: str, by: str) -> tuple[str, str, str]:
+    if level not in _LEVELS or by not in _KEYS:
+        raise ValueError(f"level must be one of {list(_LEVELS)} and by 'order' or 'customer', got {level!r}, {by!r}")
+    col, key = _LEVELS[level], _KEYS[by]
+    where = (f"""returned_order_id IS NULL AND amount > 0 AND NOT isnan(amount) AND "{col}" IS NOT NULL
+                 AND "{key}" IS NOT NULL AND CAST("{col}" AS VARCHAR) NOT IN ('unknown', 'mixed', '')""")
+    return col, key, where
+
+
+def basket_counts(order_lines, level: str = "category", by: str = "order") -> tuple[int, int]:
+    """``(baskets, baskets holding more than one item)`` — the rows and the multi-item rows of
+    :func:`basket_matrix` — counted on the codes of the lines (a DataFrame of order lines or
+    their :class:`~dbmlib.segment.sale_codes.SaleCodes`) without building the matrix."""
+    if by not in _KEYS:
+        raise ValueError(f"by must be 'order' or 'customer', got {by!r}")
+    codes = _as_codes(order_lines, level)
+    key = codes.order if by == "order" else codes.customer
+    has = key >= 0
+    pairs = _distinct(key[has] * codes.n_items + codes.item[has])
+    baskets = pairs // max(codes.n_items, 1)
+    starts = np.r_[True, baskets[1:] != baskets[:-1]] if len(baskets) else np.zeros(0, bool)
+    return int(starts.sum()), int((np.bincount(np.cumsum(starts) - 1) > 1).sum()) if len(baskets) else 0
+
+
+def basket_matrix_sql(con, table: str = "order_lines", *, level: str = "category", by: str = "order",
+                      keys=None) -> pd.DataFrame:
+    """:func:`basket_matrix` of the clean ``table``, from the distinct (basket, item) pairs
+    DuckDB finds; ``keys`` (basket ids) keeps those baskets only, in that order."""
+    col, key, where = _sale_filter(level, by)
+    sql = f'SELECT DISTINCT "{key}" AS k, CAST("{col}" AS VARCHAR) AS item FROM "{table}" WHERE {where}'
+    if keys is None:
+        pairs = read_frame(con, sql)
+    else:
+        with registered(con, "_dbm_keys", pd.DataFrame({"k": pd.Series(keys)})):
+            pairs = read_frame(con, sql + ' AND "' + key + '" IN (SELECT k FROM _dbm_keys)')
+    matrix = _matrix(pairs["k"], pairs["item"].astype("string"), key)
+    return matrix if keys is None else matrix.loc[list(keys)]
+
+
+def basket_keys_sql(con, table: str = "order_lines", *, level: str = "category", by: str = "order") -> pd.Index:
+    """The basket ids of :func:`basket_matrix` (its index, sorted), read from DuckDB."""
+    col, key, where = _sale_filter(level, by)
+    ids = read_frame(con, f'SELECT DISTINCT "{key}" AS k FROM "{table}" WHERE {where}')["k"]
+    return pd.Index(pd.factorize(ids, sort=True)[1], name=key)
+
+
+def _lift(single: np.ndarray, pair: np.ndarray, n: int, columns) -> pd.DataFrame:
+    """Lift from basket counts: ``single`` baskets per item, ``pair`` per item pair, of ``n``."""
+    support = single / n if n else np.zeros(len(single))
+    pair = pair / max(n, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = pair / np.outer(support, support)
     lift = np.nan_to_num(lift, nan=0.0, posinf=0.0)
     np.fill_diagonal(lift, 0.0)
-    return pd.DataFrame(lift, index=baskets.columns, columns=baskets.columns)
+    return pd.DataFrame(lift, index=columns, columns=columns)
+
+
+def lift_matrix(baskets) -> pd.DataFrame:
+    """Lift of every item pair of a basket matrix (rows: antecedent, columns: consequent;
+    the diagonal and pairs never seen together are 0): the whole picture behind the rules.
+    Given :class:`~dbmlib.segment.sale_codes.SaleCodes` instead, the customer-level lift
+    (customers as baskets), counted without building the matrix."""
+    from .sale_codes import SaleCodes
+
+    if isinstance(baskets, SaleCodes):
+        from scipy.sparse import csr_matrix
+
+        has = baskets.customer >= 0
+        cols = np.flatnonzero(np.bincount(baskets.item[has], minlength=baskets.n_items))
+        col_of = np.full(baskets.n_items, -1, np.int64)
+        col_of[cols] = np.arange(len(cols))
+        cells = np.unique(baskets.customer[has] * len(cols) + col_of[baskets.item[has]]) if len(cols) > 200 else \
+            _distinct(baskets.customer[has] * len(cols) + col_of[baskets.item[has]], baskets.n_customers * len(cols))
+        o = csr_matrix((np.ones(len(cells)), (cells // max(len(cols), 1), cells % max(len(cols), 1))),
+                       shape=(baskets.n_customers, len(cols)))
+        pair = (o.T @ o).toarray()
+        return _lift(np.diag(pair).copy(), pair, baskets.n_customers, baskets.items[cols])
+    o = baskets.to_numpy(float)
+    return _lift(o.sum(axis=0), o.T @ o, len(o), baskets.columns)
 
 
 def association_rules_table(baskets: pd.DataFrame, *, min_support: float = 0.01, min_lift: float = 1.0,

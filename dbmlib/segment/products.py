@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ..core.db import table_exists
 from .baskets import (
     adoption_sequence,
     association_rules_table,
-    basket_matrix,
+    basket_counts,
+    basket_keys_sql,
+    basket_matrix_sql,
     category_mix,
     category_summary,
     lift_matrix,
     pair_rules_sql,
-    read_order_lines,
 )
 from .margins import item_margin_rates, product_summary, read_catalogue, with_margins
+from .sale_codes import read_sale_codes
 
 __all__ = ["ProductAnalysis", "product_analysis"]
 
@@ -68,19 +71,22 @@ class ProductAnalysis:
         return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
 
 
-def _rules(con, baskets: pd.DataFrame, *, level: str, by: str, min_support: float, min_lift: float, max_len: int,
+def _rules(con, n_baskets: int, *, level: str, by: str, min_support: float, min_lift: float, max_len: int,
            max_baskets: int, seed: int) -> pd.DataFrame:
     """Rules of one basket level, with their ``basis``: mlxtend on every basket up to
     ``max_baskets``; beyond, the two-item rules exactly from DuckDB pair counts and the longer
     ones (``max_len`` > 2) from mlxtend on a seeded sample of ``max_baskets`` baskets."""
-    if len(baskets) <= max_baskets:
-        rules = association_rules_table(baskets, min_support=min_support, min_lift=min_lift, max_len=max_len)
-        return rules.assign(basis=f"all {len(baskets):,} {by}s")
+    if n_baskets <= max_baskets:
+        rules = association_rules_table(basket_matrix_sql(con, level=level, by=by), min_support=min_support,
+                                        min_lift=min_lift, max_len=max_len)
+        return rules.assign(basis=f"all {n_baskets:,} {by}s")
     pairs = pair_rules_sql(con, level=level, by=by, min_support=min_support, min_lift=min_lift)
-    pairs = pairs.assign(basis=f"all {len(baskets):,} {by}s (pair counts)")
+    pairs = pairs.assign(basis=f"all {n_baskets:,} {by}s (pair counts)")
     if max_len <= 2:
         return pairs
-    sample = baskets.sample(n=max_baskets, random_state=seed)
+    keys = basket_keys_sql(con, level=level, by=by)  # the rows DataFrame.sample(n, random_state=seed) draws
+    picked = keys[np.random.RandomState(seed).choice(len(keys), max_baskets, replace=False)]
+    sample = basket_matrix_sql(con, level=level, by=by, keys=picked)
     longer = association_rules_table(sample, min_support=min_support, min_lift=min_lift, max_len=max_len)
     longer = longer[(longer["antecedent"] + " + " + longer["consequent"]).str.count(r" \+ ") >= 2]
     rules = pd.concat([pairs, longer.assign(basis=f"sample of {max_baskets:,} {by}s")], ignore_index=True)
@@ -98,15 +104,19 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
     order-level export has one category per order, so only customer-level rules exist; without
     a catalogue there are no margins). Rules hold up to ``max_len`` items; above
     ``max_baskets`` baskets the pairs come from DuckDB and longer rules from a seeded sample
-    (:func:`_rules`; the ``basis`` column says which)."""
+    (:func:`_rules`; the ``basis`` column says which).
+
+    The lines are read once as integer codes (:func:`~dbmlib.segment.sale_codes.read_sale_codes`)
+    and the baskets counted in DuckDB, so ten million lines take seconds; every table equals
+    the one computed from the lines as text."""
     out = ProductAnalysis()
     if not table_exists(con, "order_lines"):
         out.skipped.append("no order_lines table: run 02_cleaning of this version first")
         return out
-    lines = read_order_lines(con)
     catalogue = read_catalogue(con)
-    out.categories = with_margins(category_summary(lines, level), item_margin_rates(lines, catalogue, level))
-    out.products = product_summary(lines, catalogue)
+    codes = read_sale_codes(con, level, extra=("product_id",) if level == "category" else ())
+    out.categories = with_margins(category_summary(codes, level), item_margin_rates(codes, catalogue, level))
+    out.products = product_summary(read_sale_codes(con, "product", extra=("product_name", "category")), catalogue)
     if catalogue is None:
         out.skipped.append("no product catalogue (products.csv with margin rates): no margins")
     if len(out.categories) < 2:
@@ -115,16 +125,15 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
         return out
     for by in ([] if groups is None else groups.columns):
         if groups[by].astype(str).replace("unknown", pd.NA).nunique() > 1:
-            out.mixes[by] = category_mix(lines, groups[by], level)
-    out.adoption = adoption_sequence(lines, level)
+            out.mixes[by] = category_mix(codes, groups[by], level)
+    out.adoption = adoption_sequence(codes, level)
+    out.customer_lift = lift_matrix(codes)
     for by in ("order", "customer"):
-        baskets = basket_matrix(lines, level, by)
-        rules = _rules(con, baskets, level=level, by=by, min_support=min_support, min_lift=min_lift,
+        n_baskets, multi = basket_counts(codes, level, by)
+        rules = _rules(con, n_baskets, level=level, by=by, min_support=min_support, min_lift=min_lift,
                        max_len=max_len, max_baskets=max_baskets, seed=seed)
         setattr(out, f"{by}_rules", rules)
-        out.customer_lift = lift_matrix(baskets) if by == "customer" else out.customer_lift
         if rules.empty:
-            multi = int((baskets.sum(axis=1) > 1).sum())
             out.skipped.append(f"no {by}-level rules with support ≥ {min_support:g} and lift ≥ {min_lift:g} "
-                               f"({multi:,} of {len(baskets):,} {by}s hold more than one {level})")
+                               f"({multi:,} of {n_baskets:,} {by}s hold more than one {level})")
     return out
