@@ -19,6 +19,7 @@ from ..models.btyd_simulate import (
     draw_bgnbd_traits,
     draw_spend,
     simulate_repeat_purchases,
+    truncate_at_dropout,
 )
 
 __all__ = [
@@ -119,12 +120,4 @@ def draw_repeat_purchases(traits: BGNBDTraits, horizon: np.ndarray, rng: np.rand
     if order is None:
         order = np.lexsort((t, c))
     c, t = c[order], t[order]
-    counts = np.bincount(c, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    rank = np.arange(c.size) - starts[c]
-    keep = rank < traits.lifetime_repeats[c]
-    alive = arrivals < traits.lifetime_repeats
-    death_time = np.full(n, np.inf)
-    dead = np.flatnonzero(~alive)
-    death_time[dead] = t[starts[dead] + traits.lifetime_repeats[dead] - 1]
-    return c[keep], t[keep], alive, death_time
+    return truncate_at_dropout(c, t, np.bincount(c, minlength=n), arrivals, traits.lifetime_repeats)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases"]
+__all__ = ["BGNBDTraits", "draw_bgnbd_traits", "draw_spend", "simulate_repeat_purchases", "truncate_at_dropout"]
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,22 @@ def simulate_repeat_purchases(
     cust = np.repeat(np.arange(n), arrivals)
     times = rng.uniform(0.0, 1.0, size=cust.size) * horizon[cust]
     order = np.lexsort((times, cust))
-    cust, times = cust[order], times[order]
-    starts = np.concatenate(([0], np.cumsum(arrivals)[:-1]))
+    return truncate_at_dropout(cust[order], times[order], arrivals, arrivals, traits.lifetime_repeats)
+
+
+def truncate_at_dropout(cust: np.ndarray, times: np.ndarray, counts: np.ndarray, arrivals: np.ndarray,
+                        lifetime_repeats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The purchases made before each customer's dropout, from arrival times sorted by customer
+    then time (``counts`` of them per customer; ``arrivals`` all the customer's Poisson
+    arrivals): the kept customers and times, alive at the window's end, the dropout time (right
+    after the ``lifetime_repeats``-th arrival; ``inf`` if alive)."""
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rank = np.arange(cust.size) - starts[cust]  # 0-based position within customer
-    keep = rank < traits.lifetime_repeats[cust]
-    alive = arrivals < traits.lifetime_repeats
-    death_time = np.full(n, np.inf)
-    dead_idx = np.flatnonzero(~alive)
-    # the dropout happens right after the lifetime_repeats-th arrival
-    death_time[dead_idx] = times[starts[dead_idx] + traits.lifetime_repeats[dead_idx] - 1]
+    keep = rank < lifetime_repeats[cust]
+    alive = arrivals < lifetime_repeats
+    death_time = np.full(arrivals.size, np.inf)
+    dead = np.flatnonzero(~alive)
+    death_time[dead] = times[starts[dead] + lifetime_repeats[dead] - 1]
     return cust[keep], times[keep], alive, death_time
 
 
