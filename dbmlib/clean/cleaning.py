@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..collect.conventions import Reading, parse_by_file, recorded_readings
 from ..collect.schemas import SOURCES
-from ..core.db import insert_rows, read_frame, registered, table_exists, transaction
+from ..core.db import insert_rows, read_frame, registered, replace_tables, table_exists, transaction
 from ..core.errors import InputError
 from ..core.fast_text import fullmatch, isin, lookup
 from ..core.lineage import record_lineage
@@ -137,8 +137,9 @@ class CleanResult:
     ``quality_log``, the per-table ``reconciliation``, the ``rejects``, what the outlier
     rule and the modelling cap did (``outliers``: orders flagged, their revenue share, the
     cap, orders capped and the revenue share the cap removes from the modelling copy) and
-    ``counts`` of the line level (``order_lines``, ``sale_lines``). The ``order_lines`` table
-    itself is not held in memory: it is written to the database (read it from there)."""
+    ``counts`` (orders, order and sale lines, gross and net revenue). ``tables`` holds the
+    per-customer tables; ``order_lines``, ``transactions`` and ``transactions_model`` are
+    read from the database on access (:class:`StoredTables`)."""
 
     tables: dict
     quality_log: pd.DataFrame
@@ -531,8 +532,7 @@ def _clean_all(con, cfg, lg, bar, write, in_sql) -> CleanResult:
             lines["customer_id"] = _rekey(lg, "transactions", lines.assign(_key=lines["order_id"]), id_map)
     rejects.append(_rejects(rej_t, "transactions"))
     if not in_sql:  # the lines in load order, as the raw table (the SQL engine left them there)
-        with registered(con, "_clean_src", lines):
-            con.execute(f"CREATE OR REPLACE TABLE {LINES_TABLE} AS SELECT * FROM _clean_src")
+        replace_tables(con, {LINES_TABLE: lines}, index=False)
         del lines
     n_orders, n_grouped = orders_from_lines(con, LINES_TABLE, lg)
     recon.append(("transactions", n_raw_t, 0, n_orders, len(rej_t), n_netted + n_grouped))
@@ -541,8 +541,7 @@ def _clean_all(con, cfg, lg, bar, write, in_sql) -> CleanResult:
     flag, cap, outlier_summary = outliers(amounts, cfg, lg)
     counts = {"orders": n_orders, "gross_revenue": float(amounts["amount"].sum()),
               "net_revenue": float(amounts["net_amount"].sum())}
-    with registered(con, "_clean_src", amounts.loc[flag.to_numpy(bool), ["order_id"]]):
-        con.execute("CREATE OR REPLACE TABLE _clean_flags AS SELECT * FROM _clean_src")
+    replace_tables(con, {"_clean_flags": amounts.loc[flag.to_numpy(bool), ["order_id"]]}, index=False)
     del amounts, flag
     first_order = read_frame(con, f"SELECT customer_id, min(order_ts) AS ts FROM {ORDERS_TABLE} "
                                   "WHERE customer_id IS NOT NULL GROUP BY ALL").set_index("customer_id")["ts"]

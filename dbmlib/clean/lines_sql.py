@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..collect.conventions import parse_by_file
 from ..collect.schemas import SOURCES
-from ..core.db import read_frame, registered
+from ..core.db import read_frame, replace_tables
 from ..core.fast_text import fullmatch
 from ..core.parsing import date_format_of, parse_integers
 
@@ -39,20 +39,18 @@ __all__ = ["LINES_TABLE", "SqlLines", "clean_lines_sql", "drop_staging", "parse_
 LINES_TABLE = "_clean_lines"
 _STAGE = "_clean_stage"
 _ROWS = "_clean_rows"  # a view: the stage with the cancellation and return rules applied
-_DICTS = ("_clean_ts", "_clean_amount", "_clean_price", "_clean_qty", "_clean_cat", "_clean_chan",
-          "_clean_ids", "_clean_dup", "_clean_pos", "_clean_match", "_clean_fix")
 _PLAIN_NUMBER = r"-?\d+(\.\d+)?"
 
 # reason codes, in the order the rules apply (the first that fires is the row's reason)
-_REASONS = [
-    ("exact_duplicate_row", "*", "exact duplicate of an earlier row"),
-    ("unparseable_date", "order_ts", "order_ts is not a valid date in its file's layout"),
-    ("unparseable_amount", "amount", "amount is not a number in a known currency format"),
-    ("test_account", "*", "order of a test/internal account"),
-    ("unknown_customer", "customer_id", "customer_id not in the customers table"),
+_REASONS = [  # (rule, column, reason, condition on the stage; the last two are set after matching)
+    ("exact_duplicate_row", "*", "exact duplicate of an earlier row", "dup"),
+    ("unparseable_date", "order_ts", "order_ts is not a valid date in its file's layout", "ts IS NULL"),
+    ("unparseable_amount", "amount", "amount is not a number in a known currency format", "amount IS NULL"),
+    ("test_account", "*", "order of a test/internal account", "test"),
+    ("unknown_customer", "customer_id", "customer_id not in the customers table", "unknown"),
     ("unmatched_cancellation", "*",
-     "cancellation without an earlier purchase of the same product by the same customer"),
-    ("orphan_return", "*", "return references an order that is not in the data"),
+     "cancellation without an earlier purchase of the same product by the same customer", None),
+    ("orphan_return", "*", "return references an order that is not in the data", None),
 ]
 
 
@@ -68,10 +66,12 @@ class SqlLines:
 
 
 def drop_staging(con) -> None:
-    """Remove the staging tables of :func:`clean_lines_sql` (the lines table included)."""
-    con.execute(f"DROP VIEW IF EXISTS {_ROWS}")
-    for name in (_STAGE, LINES_TABLE, *_DICTS, "_clean_orders", "_clean_flags", "_clean_tx", "_clean_model"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    """Remove every staging table and view of the cleaning (named ``_clean_…``), whichever
+    step created it."""
+    for name, kind in con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_name LIKE '\\_clean\\_%' ESCAPE '\\' ORDER BY table_type DESC").fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
 
 def _quote(text: str) -> str:
@@ -86,8 +86,7 @@ def _raw_columns(con) -> list[str]:
 
 
 def _store(con, name: str, frame: pd.DataFrame) -> None:
-    with registered(con, "_clean_src", frame):
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _clean_src")
+    replace_tables(con, {name: frame}, index=False)
 
 
 def _distinct(con, columns: list[str], present: bool) -> pd.DataFrame:
@@ -157,8 +156,7 @@ def _stage(con, cfg, raw_cols, has, test_ids, known_ids) -> None:
         WHERE k > 1""")
     marker = f"coalesce(starts_with(r.order_id, {_quote(cfg.cancel_prefix)}), false)" if cfg.cancel_prefix else "false"
     unknown = "k.id IS NULL" if known_ids is not None else "false"
-    reasons = " ".join(f"WHEN {cond} THEN {i + 1}" for i, cond in enumerate(
-        ["dup", "ts IS NULL", "amount IS NULL", "test", "unknown"]))
+    reasons = " ".join(f"WHEN {r[3]} THEN {i + 1}" for i, r in enumerate(_REASONS) if r[3])
     # amounts from quantity × unit price rounded half to even at the cent, as numpy's round(2)
     con.execute(f"""
         CREATE OR REPLACE TABLE {_STAGE} AS
@@ -243,7 +241,7 @@ def _log(con, lg, cfg, has) -> None:
         lg.add_rows("transactions", rule, action, column, rows, rows["detail"].to_numpy() if detail_sql else detail)
 
     def reject(code):
-        rule, column, reason = _REASONS[code - 1]
+        rule, column, reason, _ = _REASONS[code - 1]
         add(rule, "rejected", column, f"reason = {code}", reason)
 
     reject(1)
@@ -324,9 +322,6 @@ def clean_lines_sql(con, cfg, lg, test_ids, known_ids, id_map) -> SqlLines:
     n_raw, n_netted = con.execute(f"SELECT count(*), count(*) FILTER (reason = 0 AND returned_order_id IS NOT NULL) "
                                   f"FROM {_ROWS}").fetchall()[0]
     _lines(con, lg, id_map)
-    con.execute(f"DROP VIEW IF EXISTS {_ROWS}")
-    for name in (_STAGE, *_DICTS):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
     return SqlLines(int(n_raw), rejected, int(n_netted))
 
 
