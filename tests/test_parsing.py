@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from dbmlib.core.parsing import parse_dates, parse_flags, parse_integers, parse_money
 
@@ -100,6 +101,11 @@ def test_arrow_isin_equals_pandas_isin():
     np.testing.assert_array_equal(isin(s, allowed), s.isin(allowed).fillna(False).to_numpy(bool) & s.notna().to_numpy())
     np.testing.assert_array_equal(isin(s, set(allowed[:10])), s.isin(allowed[:10]).fillna(False).to_numpy(bool))
     assert not isin(s, []).any()
+    import pyarrow as pa  # keys read from DuckDB arrive as Arrow (large_string) arrays
+
+    keys = pa.chunked_array([pa.array(allowed[:500], type=pa.large_string()), pa.array(allowed[500:], type=pa.large_string())])
+    np.testing.assert_array_equal(isin(s, keys), isin(s, allowed))
+    np.testing.assert_array_equal(isin(s.astype(object), keys), isin(s, allowed))
 
 
 def test_arrow_fullmatch_equals_python_re():
@@ -166,3 +172,27 @@ def test_parsing_distinct_values_equals_parsing_every_cell():
     money = pd.Series(rng.choice(["1,234.50", "£3", None, "x", "-2.5"], 120_000), dtype="string")
     got = parse_money(money)
     assert got.equals(_parse_money(money, ".")) and got.isna().sum() == (money.isna() | (money == "x")).sum()
+
+
+def test_day_month_cells_with_two_different_separators_are_not_dates():
+    # 1/2-2024 passes the loose layout test but is no supported layout: NaT (it used to raise
+    # a TypeError from inside the parser)
+    got = parse_dates(pd.Series(["1/2-2024", "1/2/2024", "13.1.24 10:00"], dtype="string"), dayfirst=True)
+    assert got.isna().tolist() == [True, False, False]
+    assert got.iloc[1] == pd.Timestamp("2024-02-01") and got.iloc[2] == pd.Timestamp("2024-01-13 10:00")
+
+
+def test_numeric_date_fields_through_arrow_equal_pandas_extract():
+    from dbmlib.core import parsing
+
+    rng = np.random.default_rng(5)
+    pick = lambda options, n: np.asarray(options, dtype=object)[rng.integers(0, len(options), n)]  # noqa: E731
+    n = 50_000
+    nums = ["1", "01", "12", "13", "31", "7", "123", "x", ""]
+    text = (pick(nums, n) + pick(list("/.-"), n) + pick(nums, n) + pick(list("/.-,"), n)
+            + pick(["2024", "24", "99", "202"], n)
+            + pick(["", "", " 8:05", "T10:59", "  10:05", " 123:05", " 8:05:09", " 8:05:9"], n))
+    s = pd.Series(text, dtype="string")
+    got = parsing._numeric_parts(s)
+    assert_frame_equal(got, s.str.extract(parsing._NUMERIC), check_dtype=False)
+    assert got["a"].notna().sum() > 2_000 and got["S"].notna().sum() > 200  # both kinds really occur

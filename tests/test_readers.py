@@ -453,3 +453,45 @@ def test_corrupt_excel(tmp_path):
     path.write_bytes(b"not a workbook")
     with pytest.raises(InputError, match="cannot be read as Excel"):
         read_table_file(path)
+
+
+# Large CSVs are parsed by pyarrow's reader; pandas' reader remains for the files pyarrow
+# refuses (it names ragged rows). Both must give the same frame on every kind of file.
+_LAYOUTS = {
+    "quoted newline": ("a,b\n1,\"x\ny\"\n2,z\n", {}, True),
+    "quoted delimiter, doubled quotes": ("a,b\n1,\"x, \"\"y\"\"\"\n", {}, True),
+    "empty and quoted empty": ("a,b\n1,\"\"\n,2\n", {}, True),
+    "CRLF and trailing blank lines": ("a,b\r\n1,2\r\n\r\n\r\n", {}, True),
+    "lone CR line ends": ("a,b\r1,2\r3,4\r", {}, True),
+    "blank line inside": ("a,b\n1,2\n\n3,4\n", {}, True),
+    "blank-padded cells": ("a , b\n 1 , \n", {}, True),
+    "ids with zeros and 20 digits, NA text": ("a,b\n007,12345678901234567890\nNA,null\n", {}, True),
+    "non-ASCII": ("a,b\n1,Zoë\n", {}, True),
+    "semicolons and decimal commas": ("a;b\n1;2,5\n", {"delimiter": ";"}, True),
+    "short row (pandas pads it)": ("a,b,c\n1,2\n3,4,5\n", {}, False),
+    "no final newline": ("a,b\n1,2", {}, True),
+}
+
+
+@pytest.mark.parametrize("name", list(_LAYOUTS))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_fast_csv_reader_equals_pandas_reader(tmp_path, monkeypatch, name, encoding):
+    text, kwargs, fast = _LAYOUTS[name]
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode(encoding))
+    read = dict(kwargs, encoding="utf-8" if encoding == "utf-8-sig" else encoding)
+    calls = []
+    arrow = readers._parse_csv_arrow
+    monkeypatch.setattr(readers, "_parse_csv_arrow", lambda *a: calls.append(arrow(*a)) or calls[-1])
+    got = read_table_file(path, **read)
+    assert (calls[0] is not None) == fast  # pyarrow read it, or refused and pandas did
+    monkeypatch.setattr(readers, "_parse_csv_arrow", lambda *a: None)
+    assert_frame_equal(got, read_table_file(path, **read))
+    assert got.dtypes.eq("string").all()
+
+
+def test_ragged_row_still_named_by_line(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n6,7\n")
+    with pytest.raises(InputError, match=r"line 3 has 3 fields"):
+        read_table_file(path)

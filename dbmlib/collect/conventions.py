@@ -24,13 +24,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ..core.db import table_exists
+from ..core.db import read_frame, table_exists
 from ..core.errors import InputError
 from ..core.fast_text import fullmatch
 from ..core.parsing import date_order_evidence, parse_dates, parse_money
 from .schemas import SourceSpec
 
-__all__ = ["Reading", "date_columns", "parse_by_file", "recorded_readings", "resolve_reading"]
+__all__ = ["Reading", "date_columns", "parse_by_file", "parse_distinct", "recorded_readings", "resolve_reading"]
 
 
 @dataclass(frozen=True)
@@ -166,3 +166,21 @@ def parse_by_file(frame: pd.DataFrame, column: str, readings: dict[str, Reading]
     parts = [parse(frame.loc[(keys == f).to_numpy(bool), column], readings.get(f, default))
              for f in distinct]
     return pd.concat(parts).reindex(frame.index)
+
+
+def parse_distinct(con, table: str, column: str, kind: str, readings: dict[str, Reading] | None = None,
+                   default: Reading = Reading()) -> pd.DataFrame:
+    """Each distinct non-missing (``_source_file``, ``column``) of a raw ``table`` with its
+    parsed ``value`` (:func:`parse_by_file`; ``kind`` ``"date"``, ``"money"`` or ``"integer"``,
+    the last independent of the file): a dictionary to join back in SQL, so that millions of
+    rows are parsed as the few distinct texts they hold. ``readings``: by default those
+    recorded for ``table``."""
+    from ..core.parsing import parse_integers
+
+    d = read_frame(con, f'SELECT DISTINCT _source_file, "{column}" FROM {table} WHERE "{column}" IS NOT NULL')
+    if kind == "integer":
+        d["value"] = parse_integers(d[column]).astype("float64")
+        return d
+    readings = recorded_readings(con, table) if readings is None else readings
+    d["value"] = parse_by_file(d, column, readings, kind, default)
+    return d

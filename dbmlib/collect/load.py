@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pandera
+import pyarrow as pa
 import yaml
 
-from ..core.db import insert_rows, table_exists, transaction
+from ..core.db import insert_rows, read_arrow, registered, table_exists, transaction
 from ..core.errors import InputError, format_rows
-from ..core.fast_text import fullmatch
+from ..core.fast_text import fullmatch, isin
 from ..core.io import sha256_file
 from ..core.parsing import parse_dates, parse_money
 from ..core.progress import bar
@@ -216,7 +217,7 @@ def _canonical(df: pd.DataFrame, spec: SourceSpec, file: str, columns: dict | No
     return df, absent, ignored, _normalise_ids(df, file)
 
 
-def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
+def _failures(exc: pandera.errors.SchemaErrors) -> pd.DataFrame:
     fc = exc.failure_cases.copy()
     frame_level = fc["schema_context"].eq("DataFrameSchema") & fc["index"].notna()
     fc.loc[frame_level, "column"] = fc.loc[frame_level, "check"].map(
@@ -226,16 +227,27 @@ def _failures(exc: pa.errors.SchemaErrors) -> pd.DataFrame:
     return fc
 
 
-def _reference_failures(df, spec, con) -> pd.DataFrame:
+def _known_keys(con, other: str, known: dict):
+    """The key values of the referenced source ``other`` in the raw layer, as a pyarrow
+    array (``None`` when that source is not loaded); kept in ``known`` across chunks."""
+    if other not in known:
+        table, key = SOURCES[other].table, SOURCES[other].key[0]
+        loaded = table_exists(con, table) and con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        known[other] = read_arrow(con, f'SELECT DISTINCT "{key}"::VARCHAR FROM {table} WHERE "{key}" IS NOT NULL'
+                                  ).column(0) if loaded else None
+    return known[other]
+
+
+def _reference_failures(df, spec, con, known: dict | None = None) -> pd.DataFrame:
     rows = []
+    known = {} if known is None else known
     for col, other in spec.references.items():
-        other_spec = SOURCES[other]
-        if not table_exists(con, other_spec.table) or con.execute(f"SELECT count(*) FROM {other_spec.table}").fetchall()[0][0] == 0:
+        keys = _known_keys(con, other, known)
+        if keys is None:
             continue
-        key = other_spec.key[0]
-        known = con.execute(f'SELECT DISTINCT "{key}" FROM {other_spec.table}').df()[key]
-        bad = df[col].notna() & ~df[col].isin(known.astype("string"))
-        for i in np.flatnonzero(bad.to_numpy()):
+        bad = df[col].notna().to_numpy(bool) & ~isin(df[col], keys)
+        other_spec = SOURCES[other]
+        for i in np.flatnonzero(bad):
             rows.append({"column": col, "check": f"reference:{other}", "index": df.index[i],
                          "failure_case": df[col].iloc[i],
                          "expected": f"a {col} present in the {other} source ({other_spec.table})"})
@@ -244,18 +256,20 @@ def _reference_failures(df, spec, con) -> pd.DataFrame:
 
 def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
                    dayfirst: bool | None = True, decimal: str = ".",
-                   date_format: str | None = None) -> pd.DataFrame:
+                   date_format: str | None = None, known: dict | None = None) -> pd.DataFrame:
     """Validate a canonical text frame; return one row per (row, column) failure.
 
     Columns: ``row`` (1-based data row), ``column``, ``rule``, ``expected``, ``value``.
-    Failures that are not tied to a row raise :class:`InputError` at once.
+    Failures that are not tied to a row raise :class:`InputError` at once. With ``con``,
+    references to other sources are checked against their raw tables; ``known`` (a dict)
+    keeps those tables' keys between the chunks of one file.
     """
     schema = build_schema(spec, dayfirst=dayfirst, decimal=decimal, date_format=date_format)
     df.attrs["decimal"] = decimal
     parts = []
     try:
         schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except pandera.errors.SchemaErrors as exc:
         fc = _failures(exc)
         no_row = fc[fc["index"].isna()]
         if len(no_row):
@@ -264,7 +278,7 @@ def validate_frame(df: pd.DataFrame, spec: SourceSpec, file: str, *, con=None,
                              expected="a table matching the declared schema") from None
         parts.append(fc[["column", "check", "index", "failure_case", "expected"]])
     if con is not None and spec.references:
-        parts.append(_reference_failures(df, spec, con))
+        parts.append(_reference_failures(df, spec, con, known))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=["row", "column", "rule", "expected", "value"])
@@ -369,15 +383,15 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
     _guard(failures, len(frame), spec, file, reading, max_reject_share)
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
-    good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now)
+    rows, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now)
     with transaction(con):
         previous = _drop_previous(con, spec, file)
-        _append(con, spec, good, rejects)
-        _log_load(con, load_id, source, spec, file, digest, len(frame), len(good), n_bad, ignored, now,
+        _append(con, spec, rows, rejects, file, load_id, now)
+        _log_load(con, load_id, source, spec, file, digest, len(frame), len(frame) - n_bad, n_bad, ignored, now,
                   reading)
     status = "replaced" if previous else "loaded"
-    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(good), status, n_bad)
-    return LoadReport(source, spec.table, file, status, len(frame), len(good), n_bad,
+    log.info("%s -> %s: %d rows %s, %d rejected", file, spec.table, len(frame) - n_bad, status, n_bad)
+    return LoadReport(source, spec.table, file, status, len(frame), len(frame) - n_bad, n_bad,
                       absent, ignored, load_id, n_ids, reading.evidence)
 
 
@@ -410,20 +424,26 @@ def _drop_previous(con, spec, file: str) -> int:
 
 
 def _split_rows(frame, failures, spec, file, load_id, now, offset: int = 0):
-    """Good rows with lineage, the rejects table and the number of bad rows; ``offset`` is
-    the number of file rows before ``frame`` (chunked loads number rows in the file)."""
+    """The frame numbered in the file (``_source_row``) with ``_ok`` marking the rows without
+    failures, the rejects table and the number of bad rows; ``offset`` is the number of file
+    rows before ``frame`` (chunked loads number rows in the file)."""
     bad = failures["row"].unique() - 1 if len(failures) else np.array([], dtype=int)
-    good = frame.drop(index=frame.index[bad])
-    good = good.assign(_source_file=file, _source_row=good.index.to_numpy() + 1 + offset,
-                       _load_id=load_id, _loaded_at=now)
+    ok = np.ones(len(frame), dtype=bool)
+    ok[bad] = False
+    rows = frame.assign(_source_row=np.arange(offset + 1, offset + len(frame) + 1), _ok=ok)
     rejects = _rejects_frame(failures, frame, spec, file, load_id, now)
     if len(rejects):
         rejects["source_row"] = rejects["source_row"] + offset
-    return good, rejects, len(bad)
+    return rows, rejects, len(bad)
 
 
-def _append(con, spec, good: pd.DataFrame, rejects: pd.DataFrame) -> None:
-    insert_rows(con, spec.table, good)
+def _append(con, spec, rows: pd.DataFrame, rejects: pd.DataFrame, file: str, load_id: str, now) -> None:
+    """Insert the ``_ok`` rows with their lineage (filtered in SQL: no copy of the frame) and
+    the rejects. The frame goes in as an Arrow table (its text columns without a copy):
+    DuckDB scans that a tenth faster than the DataFrame."""
+    with registered(con, "_dbm_rows", pa.Table.from_pandas(rows, preserve_index=False)):
+        con.execute(f"INSERT INTO {spec.table} BY NAME SELECT * EXCLUDE (_ok), ? AS _source_file, ? AS _load_id, "
+                    "?::TIMESTAMP AS _loaded_at FROM _dbm_rows WHERE _ok", [file, load_id, now])
     if len(rejects):
         insert_rows(con, "rejects", rejects)
 
@@ -502,7 +522,7 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
     now = datetime.now(UTC).replace(tzinfo=None)
     load_id = f"{spec.table}:{digest[:12]}"
     read = loaded = rejected = n_ids = 0
-    absent, ignored, reading, kept = [], [], None, []
+    absent, ignored, reading, kept, known = [], [], None, [], {}
     with transaction(con):
         previous = _drop_previous(con, spec, file)
         for chunk in iter_table_chunks(path, chunk_rows, delimiter=delimiter, encoding=encoding):
@@ -510,14 +530,14 @@ def load_file_chunked(con, source: str, path, *, chunk_rows: int = 1_000_000,
             reading = reading or resolve_reading(frame, spec, file, dayfirst=dayfirst,
                                                  date_format=date_format, decimal=decimal)
             failures = validate_frame(frame, spec, file, con=con, dayfirst=reading.dayfirst,
-                                      decimal=decimal, date_format=reading.date_format)
+                                      decimal=decimal, date_format=reading.date_format, known=known)
             if len(failures) and errors == "raise":
                 _raise_first(failures.assign(row=failures["row"] + read), file,
                              _likely_parameter(failures, spec, reading))
-            good, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now, offset=read)
-            _append(con, spec, good, rejects)
+            rows, rejects, n_bad = _split_rows(frame, failures, spec, file, load_id, now, offset=read)
+            _append(con, spec, rows, rejects, file, load_id, now)
             kept.append(failures.assign(row=failures["row"] + read).head(1000))
-            read, loaded, rejected, n_ids = read + len(frame), loaded + len(good), rejected + n_bad, n_ids + n
+            read, loaded, rejected, n_ids = read + len(frame), loaded + len(frame) - n_bad, rejected + n_bad, n_ids + n
         if read == 0:
             raise InputError(file, problem="the file has no data rows", expected="at least one row")
         _guard(pd.concat(kept, ignore_index=True), read, spec, file, reading, max_reject_share, rejected)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import pandas as pd
 
-from ..core.db import read_frame, table_exists
-from ..core.parsing import parse_integers
+from ..core.db import read_frame, registered, table_exists
 from ..core.privacy import mask_personal
-from .conventions import Reading, parse_by_file, recorded_readings
+from .conventions import parse_distinct
 from .schemas import SOURCE_ORDER, SOURCES
 
 __all__ = ["date_coverage", "orders_per_month", "preview", "previews", "rejects_summary"]
@@ -30,31 +30,38 @@ def date_coverage(con) -> pd.DataFrame:
         table, col = SOURCES[name].table, _DATE_COLUMNS.get(name)
         if col is None or not table_exists(con, table):
             continue
-        raw = read_frame(con, f'SELECT "{col}", _source_file FROM {table}')
-        d = parse_by_file(raw, col, recorded_readings(con, table), "date", Reading())
-        rows.append({"source": name, "column": col, "rows": len(raw), "missing": int(raw[col].isna().sum()),
+        n, present = con.execute(f'SELECT count(*), count("{col}") FROM {table}').fetchall()[0]
+        d = parse_distinct(con, table, col, "date")["value"]
+        rows.append({"source": name, "column": col, "rows": n, "missing": n - present,
                      "first": d.min(), "last": d.max()})
     return pd.DataFrame(rows).set_index("source")
 
 
 def orders_per_month(con) -> pd.DataFrame:
     """Orders (distinct order ids with a positive line; returns and cancellations excluded)
-    per calendar month and channel, with their revenue (amount, or quantity × unit price)."""
-    tx = read_frame(con, "SELECT order_id, order_ts, channel, amount, quantity, unit_price, _source_file "
-                         "FROM raw_transactions WHERE returned_order_id IS NULL")
-    readings = recorded_readings(con, "raw_transactions")
-    amount = parse_by_file(tx, "amount", readings, "money", Reading())
-    price = parse_by_file(tx, "unit_price", readings, "money", Reading())
-    amount = amount.fillna(price * parse_integers(tx["quantity"]).astype("float64"))
-    out = pd.DataFrame({
-        "order_id": tx["order_id"],
-        "month": parse_by_file(tx, "order_ts", readings, "date", Reading()).dt.to_period("M").dt.to_timestamp(),
-        "channel": tx["channel"].fillna("(unknown)").astype(str),
-        "amount": amount,
-    })
-    out = out[out["amount"] > 0]
-    return (out.groupby(["month", "channel"], as_index=False)
-               .agg(orders=("order_id", "nunique"), revenue=("amount", "sum")))
+    per calendar month and channel, with their revenue (amount, or quantity × unit price).
+
+    Only the distinct texts are parsed in Python (:func:`~dbmlib.collect.conventions.parse_distinct`);
+    the lines are joined to them and counted in SQL."""
+    cols = set(read_frame(con, "SELECT column_name FROM information_schema.columns "
+                               "WHERE table_name = 'raw_transactions'")["column_name"])
+    parts = {k: parse_distinct(con, "raw_transactions", c, kind) for k, c, kind in (
+        ("_om_ts", "order_ts", "date"), ("_om_amount", "amount", "money"),
+        ("_om_price", "unit_price", "money"), ("_om_qty", "quantity", "integer")) if c in cols}
+    joins = " ".join(f'LEFT JOIN {k} ON {k}._source_file IS NOT DISTINCT FROM t._source_file '
+                     f'AND {k}."{d.columns[1]}" = t."{d.columns[1]}"' for k, d in parts.items())
+    value = lambda k: f"{k}.value" if k in parts else "NULL::DOUBLE"  # noqa: E731 - an absent column
+    with ExitStack() as stack:
+        for k, d in parts.items():
+            stack.enter_context(registered(con, k, d))
+        return read_frame(con, f"""
+            SELECT month, channel, count(DISTINCT order_id) AS orders, sum(amount) AS revenue FROM (
+                SELECT t.order_id, coalesce(t.channel, '(unknown)') AS channel,
+                       date_trunc('month', _om_ts.value) AS month,
+                       coalesce({value("_om_amount")}, {value("_om_price")} * {value("_om_qty")}) AS amount
+                FROM raw_transactions t {joins}
+                WHERE t.returned_order_id IS NULL)
+            WHERE amount > 0 AND month IS NOT NULL GROUP BY month, channel ORDER BY month, channel""")
 
 
 def preview(con, table: str, n: int = 5) -> pd.DataFrame:

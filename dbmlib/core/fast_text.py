@@ -38,12 +38,18 @@ def _value_set(items: pd.Series, arrow_type) -> pa.Array:
 
 
 def isin(values: pd.Series, allowed) -> np.ndarray:
-    """Boolean array: which of ``values`` are in ``allowed`` (missing values never are)."""
-    allowed = pd.Series(list(allowed) if not isinstance(allowed, (pd.Series, pd.Index, np.ndarray)) else allowed)
+    """Boolean array: which of ``values`` are in ``allowed`` (missing values never are);
+    ``allowed`` may be an Arrow text array (e.g. keys read from DuckDB), used as it is."""
     arrow = _arrow(values)
+    if isinstance(allowed, pa.Array | pa.ChunkedArray):
+        value_set = allowed.cast(arrow.type) if arrow is not None else None
+        allowed = allowed.to_pandas() if arrow is None else allowed
+    else:
+        allowed = pd.Series(list(allowed) if not isinstance(allowed, (pd.Series, pd.Index, np.ndarray)) else allowed)
+        value_set = _value_set(allowed.dropna(), arrow.type) if arrow is not None else None
     if arrow is None:
         return values.isin(allowed).fillna(False).to_numpy(bool)
-    hit = pc.is_in(arrow, value_set=_value_set(allowed.dropna(), arrow.type), skip_nulls=True)
+    hit = pc.is_in(arrow, value_set=value_set, skip_nulls=True)
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
