@@ -48,6 +48,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.errors import InputError
+from ..models.category_codes import CategoryCodes
 
 __all__ = ["METHODS", "NO_CONTACT", "UpliftModel"]
 
@@ -150,7 +151,7 @@ class UpliftModel(BaseEstimator):
                              expected=f"the columns the model was fitted on: {self.numeric_ + self.categorical_}")
         out = X[self.numeric_ + self.categorical_].copy()
         for c in self.categorical_:
-            out[c] = out[c].astype("string").fillna("(missing)").astype(object)
+            out[c] = out[c].astype("string").fillna("(missing)")
         return out
 
     def _base(self, kind: str, extra_numeric=()) -> Pipeline:
@@ -158,9 +159,9 @@ class UpliftModel(BaseEstimator):
         numeric = self.numeric_ + list(extra_numeric)
         if self.learner == "gbm":
             pre = ColumnTransformer([("num", "passthrough", numeric),
-                                     ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                            encoded_missing_value=-1, max_categories=_MAX_LEVELS),
-                                      self.categorical_)])
+                                     ("cat", Pipeline([("codes", CategoryCodes()), ("ordinal", OrdinalEncoder(
+                                         handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,
+                                         max_categories=_MAX_LEVELS))]), self.categorical_)])
             cats = np.arange(len(numeric), len(numeric) + len(self.categorical_)) if self.categorical_ else None
             params = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
                           categorical_features=cats, early_stopping=False, random_state=self.random_state)
@@ -169,7 +170,8 @@ class UpliftModel(BaseEstimator):
         elif self.learner == "logistic":
             pre = ColumnTransformer([("num", Pipeline([("impute", SimpleImputer(strategy="median")),
                                                        ("scale", StandardScaler())]), numeric),
-                                     ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20),
+                                     ("cat", Pipeline([("codes", CategoryCodes()),
+                                                       ("onehot", OneHotEncoder(handle_unknown="ignore", min_frequency=20))]),
                                       self.categorical_)])
             model = LogisticRegression(max_iter=2000) if kind == "classifier" else Ridge(alpha=1.0)
         else:

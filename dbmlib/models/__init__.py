@@ -7,6 +7,6 @@ The public names of the modules below (each module's ``__all__``).
 from ..core.exports import reexport
 
 __all__ = reexport(__name__, [
-    'bgbb', 'btyd_fit', 'btyd_predict', 'btyd_simulate', 'covariates', 'model_check', 'btyd_validation', 'clv', 'diagnostics', 'next_offer', 'propensity',
+    'bgbb', 'btyd_fit', 'category_codes', 'btyd_predict', 'btyd_simulate', 'covariates', 'model_check', 'btyd_validation', 'clv', 'diagnostics', 'next_offer', 'propensity',
     'persistence', 'pnbd_gradient', 'purchase_counts', 'response', 'retention', 'scoring', 'spark', 'training_sets'
 ])

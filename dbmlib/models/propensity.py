@@ -25,6 +25,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.progress import bar as progress_bar
+from .category_codes import CategoryCodes
 from .training_sets import CATEGORICAL, NUMERIC
 
 __all__ = [
@@ -73,7 +74,9 @@ class PropensityModel(ClassifierMixin, BaseEstimator):
         numeric = Pipeline([("log", FunctionTransformer(np.log1p, feature_names_out="one-to-one")),
                             ("scale", StandardScaler())])
         pre = ColumnTransformer([("num", numeric, NUMERIC),
-                                 ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), cats)])
+                                 ("cat", Pipeline([("codes", CategoryCodes()),
+                                                   ("onehot", OneHotEncoder(handle_unknown="ignore", min_frequency=20))]),
+                                  cats)])
         if self.kind == "logistic":
             clf = LogisticRegression(max_iter=2000, C=1.0)
         elif self.kind == "gbm":
