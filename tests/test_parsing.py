@@ -196,3 +196,19 @@ def test_numeric_date_fields_through_arrow_equal_pandas_extract():
     got = parsing._numeric_parts(s)
     assert_frame_equal(got, s.str.extract(parsing._NUMERIC), check_dtype=False)
     assert got["a"].notna().sum() > 2_000 and got["S"].notna().sum() > 200  # both kinds really occur
+
+
+def test_space_class_is_pythons_whitespace_and_keeps_arrow_path():
+    import re
+    import sys
+
+    from dbmlib.core.fast_text import SPACE
+
+    assert SPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(i)))
+    rng = np.random.default_rng(8)
+    alphabet = np.array(list(SPACE) + list("abAB09 ()-._+é中\n"), dtype=object)
+    vals = ["".join(alphabet[rng.integers(0, len(alphabet), rng.integers(0, 12))]) for _ in range(20_000)]
+    s = pd.Series(vals, dtype="string")
+    assert not s.array._needs_python_regex(f"[{SPACE}]+")  # pandas keeps it in Arrow's RE2
+    got = s.str.replace(f"[{SPACE}().\\-]+", " ", regex=True)
+    assert got.tolist() == [re.sub(r"[\s().\-]+", " ", v) for v in vals]

@@ -30,7 +30,7 @@ from ..collect.conventions import Reading, parse_by_file, recorded_readings
 from ..collect.schemas import SOURCES
 from ..core.db import insert_rows, read_frame, registered, replace_tables, table_exists, transaction
 from ..core.errors import InputError
-from ..core.fast_text import fullmatch, isin, lookup
+from ..core.fast_text import SPACE, fullmatch, isin, lookup
 from ..core.lineage import record_lineage
 from ..core.parsing import date_format_of, parse_flags, parse_integers
 from ..core.progress import StepBar
@@ -312,7 +312,7 @@ def _clean_customers(raw, cfg, lg, reference, readings):
             lg.add("customers", "standardise_category", "changed", c, _changed(text, mapped), col)
             text = mapped
         else:
-            norm = text.str.replace(r"\s+", " ", regex=True).str.title() if col == "region" \
+            norm = text.str.replace(f"[{SPACE}]+", " ", regex=True).str.title() if col == "region" \
                 else text.str.lower()
             lg.add("customers", "standardise_category", "changed", c, _changed(text, norm), col)
             text = norm

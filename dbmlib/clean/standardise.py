@@ -11,6 +11,8 @@ import re
 import pandas as pd
 import phonenumbers
 
+from ..core.fast_text import SPACE
+
 __all__ = [
     "AGE_BANDS",
     "age_band",
@@ -28,7 +30,7 @@ AGE_BANDS = [(18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55, "
 
 
 def _text(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).replace("", pd.NA)
+    return s.astype("string").str.strip().str.replace(f"[{SPACE}]+", " ", regex=True).replace("", pd.NA)
 
 
 def normalise_email(s: pd.Series) -> pd.Series:
@@ -56,8 +58,8 @@ def normalise_phone(s: pd.Series, region: str = "GB") -> pd.Series:
     text = _text(s)
     out = pd.Series(pd.NA, index=s.index, dtype="string")
     if region == "GB":
-        compact = text.str.replace(r"[\s().\-]", "", regex=True)
-        nsn = compact.str.extract(_GB_TEN, expand=False)
+        compact = text.str.replace(f"[{SPACE}().\\-]", "", regex=True)
+        nsn = compact.str.extract(_GB_TEN.pattern, expand=False)
         fast = nsn.notna().to_numpy(bool)
         out[fast] = "+44" + nsn[fast]
         text = text[~fast]
@@ -99,7 +101,7 @@ def canonical_category(s: pd.Series, allowed: list[str], synonyms: dict[str, str
     spellings (after the same folding) to an allowed value.
     """
     def fold(x: pd.Series) -> pd.Series:
-        return x.astype("string").str.lower().str.replace(r"[\s_\-]+", "", regex=True)
+        return x.astype("string").str.lower().str.replace(f"[{SPACE}_\\-]+", "", regex=True)
 
     lookup = {fold(pd.Series([a])).iloc[0]: a for a in allowed}
     lookup |= {fold(pd.Series([k])).iloc[0]: v for k, v in (synonyms or {}).items()}

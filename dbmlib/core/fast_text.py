@@ -22,7 +22,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_bytes", "float_text", "fullmatch", "isin", "lookup", "positions", "to_numbers"]
+__all__ = ["SPACE", "csv_bytes", "float_text", "fullmatch", "isin", "lookup", "positions", "to_numbers"]
+
+#: The characters Python's ``re`` matches with ``\s`` in text, for a character class: ``f"[{SPACE}]+"``
+#: means ``\s+`` to Arrow's RE2 too (whose own ``\s`` is ASCII-only, so pandas runs any pattern
+#: with ``\s`` through Python's ``re``, a cell at a time).
+SPACE = "".join(chr(c) for c in (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+                                 0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
 
 
 def _arrow(values: pd.Series):

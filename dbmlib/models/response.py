@@ -50,11 +50,12 @@ class PropensityResult:
         return out
 
 
-def fit_response_model(customers: pd.DataFrame, transactions: pd.DataFrame, campaigns: pd.DataFrame,
+def fit_response_model(customers: pd.DataFrame, transactions, campaigns: pd.DataFrame,
                        contacts: pd.DataFrame, now: pd.DataFrame, *, cv: int = 3, random_state: int = 0,
                        max_rows: int | None = None, progress: bool = False) -> PropensityResult | None:
     """P(response) for every row of ``now`` (features as of the next campaign), or ``None``
-    when the source has no campaign history to learn from."""
+    when the source has no campaign history to learn from. ``transactions``: the orders, or
+    their :class:`~dbmlib.models.training_sets.OrderCodes` (encoded once for several models)."""
     if not (len(campaigns) and len(contacts)):
         return None
     X, y = response_training_set(customers, transactions, campaigns, contacts)
@@ -68,11 +69,11 @@ def fit_response_model(customers: pd.DataFrame, transactions: pd.DataFrame, camp
                             model.permutation_importance(X, y, n_repeats=3))
 
 
-def fit_churn_model(customers: pd.DataFrame, transactions: pd.DataFrame, now: pd.DataFrame, *, end,
+def fit_churn_model(customers: pd.DataFrame, transactions, now: pd.DataFrame, *, end,
                     churn_days: int = 180, cv: int = 3, random_state: int = 0, max_rows: int | None = None,
                     progress: bool = False) -> PropensityResult:
     """P(no order in the next ``churn_days``) for every row of ``now``, learnt from who lapsed
-    in the ``churn_days`` before ``end``."""
+    in the ``churn_days`` before ``end``; ``transactions`` as in :func:`fit_response_model`."""
     Xc, yc = churn_training_set(customers, transactions, pd.Timestamp(end) - pd.Timedelta(days=churn_days),
                                 churn_days)
     table = compare_models(Xc, yc, cv=cv, random_state=random_state, max_rows=max_rows, progress=progress)

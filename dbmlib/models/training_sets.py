@@ -147,12 +147,14 @@ def response_training_set(customers, transactions, campaigns, contacts) -> tuple
 
 def churn_training_set(customers, transactions, cut_off, horizon_days: int = 180
                        ) -> tuple[pd.DataFrame, pd.Series]:
-    """Buyers before ``cut_off``; y = 1 if they make no purchase in the next ``horizon_days``."""
+    """Buyers before ``cut_off``; y = 1 if they make no purchase in the next ``horizon_days``
+    (``transactions``: the orders, or their :class:`OrderCodes`)."""
     cut_off = pd.Timestamp(cut_off)
-    f = features_as_of(customers, transactions, cut_off)
-    ts = pd.to_datetime(transactions["order_ts"])
-    window = transactions[(ts >= cut_off) & (ts < cut_off + pd.Timedelta(days=horizon_days))]
-    bought = np.zeros(len(f), bool)  # positions, not Index.isin: its Arrow-text path loops in Python
-    at = f.index.get_indexer(pd.unique(window["customer_id"].dropna()))
-    bought[at[at >= 0]] = True
+    orders = OrderCodes.of(transactions)
+    f = features_as_of(customers, orders, cut_off)
+    start, stop = np.datetime64(cut_off), np.datetime64(cut_off + pd.Timedelta(days=horizon_days))
+    window = (orders.ts >= start) & (orders.ts < stop) & (orders.customer >= 0)
+    bought_code = np.zeros(len(orders.customers), bool)
+    bought_code[orders.customer[window]] = True
+    bought = bought_code[orders.customers.get_indexer(f.index)]  # every row of f is a buyer: a known code
     return f, pd.Series((~bought).astype(int), index=f.index, name="churned")
