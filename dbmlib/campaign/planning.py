@@ -27,6 +27,7 @@ import pandas as pd
 from ..core.config import REPORTS_DIR
 from ..core.db import registered
 from ..core.errors import InputError
+from ..core.fast_text import isin
 from ..core.io import atomic_write_csv
 
 __all__ = [
@@ -102,7 +103,7 @@ def eligibility(customers: pd.DataFrame, *, channel: str, as_of, suppression=Non
     as_of = pd.Timestamp(as_of)
     reason = pd.Series(pd.NA, index=customers.index, dtype="string")
     if suppression is not None:
-        reason = reason.mask(customers.index.isin(pd.Index(list(suppression))) & reason.isna(),
+        reason = reason.mask(isin(customers.index.to_series(), pd.Index(list(suppression))) & reason.isna(),
                              "on suppression list")
     if channel == "email":
         _require(customers, ["email_opt_in"], "customers")
@@ -114,7 +115,7 @@ def eligibility(customers: pd.DataFrame, *, channel: str, as_of, suppression=Non
         recent = contacts.loc[contacts["contacted"].astype(bool)
                               & (date > as_of - pd.Timedelta(days=frequency_cap_days))
                               & (date <= as_of), "customer_id"]
-        reason = reason.mask(customers.index.isin(recent) & reason.isna(),
+        reason = reason.mask(isin(customers.index.to_series(), recent) & reason.isna(),
                              f"contacted in the last {frequency_cap_days} days")
     return pd.DataFrame({"eligible": reason.isna(), "exclusion": reason}, index=customers.index)
 

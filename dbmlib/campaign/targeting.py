@@ -55,14 +55,15 @@ def exclusion_counts(eligible: pd.DataFrame) -> pd.Series:
     return counts.rename_axis("reason").rename("customers")
 
 
-def build_plan(customers: pd.DataFrame, transactions: pd.DataFrame, scores: pd.DataFrame, start, *,
+def build_plan(customers: pd.DataFrame, transactions, scores: pd.DataFrame, start, *,
                channel: str, margin: float, contact_cost: float, uplift_model=None,
                offers: pd.DataFrame | None = None, offer_lift: float = 0.3) -> pd.DataFrame:
     """One row per buyer as of ``start``: ``p_response`` and ``expected_spend`` from the scores,
     and where the models exist ``uplift`` (from a fitted uplift model) and the expected profit
     of one contact under each rule (``profit_by_uplift``, ``profit_by_response``); with the
     ``offers`` of stage 04, each customer's best cross-sell offer and ``profit_by_offer``
-    (:func:`~dbmlib.campaign.cross_sell.best_offers` at relative lift ``offer_lift``)."""
+    (:func:`~dbmlib.campaign.cross_sell.best_offers` at relative lift ``offer_lift``).
+    ``transactions``: the orders, or their :class:`~dbmlib.models.training_sets.OrderCodes`."""
     now = features_as_of(customers, transactions, start)
     now["campaign_channel"] = channel
     plan = pd.DataFrame({"p_response": scores["p_response"].reindex(now.index) if "p_response" in scores else None,

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ..core.errors import InputError
+from ..core.fast_text import isin
 from ..models.propensity import PropensityModel
 from ..models.training_sets import CATEGORICAL, NUMERIC, campaign_training_set
 from .evaluation import binary_outcome
@@ -263,7 +264,7 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     ids = pd.Index(X.index.unique()).sort_values()
     rng = np.random.default_rng(seed)
     test_ids = rng.choice(ids.to_numpy(), int(round(len(ids) * test_share)), replace=False)
-    test = X.index.isin(test_ids)
+    test = isin(X.index.to_series(), test_ids)
     train = X[~test].assign(contacted=t[~test])
     scores = {}
     with StepBar("uplift models", [*UPLIFT_MODELS, "response model"], progress) as bar:
@@ -337,12 +338,13 @@ class UpliftComparison:
         return campaign_uplift_model(self.X, self.y, method=UPLIFT_MODELS[self.best], seed=seed, max_rows=max_rows)
 
 
-def compare_uplift_models(customers: pd.DataFrame, transactions: pd.DataFrame, campaigns: pd.DataFrame,
+def compare_uplift_models(customers: pd.DataFrame, transactions, campaigns: pd.DataFrame,
                           contacts: pd.DataFrame, *, seed: int = 0, max_rows: int | None = None,
                           progress: bool = False) -> UpliftComparison:
     """Past campaigns' treated and control customers (features as of each start) → every
     uplift model and the response model judged on held-out customers
-    (:func:`evaluate_models`); the best uplift model is the one with the highest Qini."""
+    (:func:`evaluate_models`); the best uplift model is the one with the highest Qini.
+    ``transactions``: the orders, or their :class:`~dbmlib.models.training_sets.OrderCodes`."""
     X, y = campaign_training_set(customers, transactions, campaigns, contacts, include_control=True)
     fitted = {}
     table, curves, held_out = evaluate_models(X, X["contacted"], y, extra_categorical=["campaign_channel"],

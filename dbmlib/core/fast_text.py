@@ -39,8 +39,11 @@ def _arrow(values: pd.Series):
 
 
 def _value_set(items: pd.Series, arrow_type) -> pa.Array:
-    """``items`` (text, in order) as an Arrow array of ``arrow_type``: the set of a kernel."""
-    return pa.array(items.astype("string").to_numpy(object), type=arrow_type)
+    """``items`` (text, in order) as an Arrow array of ``arrow_type``: the set of a kernel
+    (Arrow text is taken as it is, without a Python object per value)."""
+    text = items.astype("string")
+    arrow = _arrow(text)
+    return arrow.cast(arrow_type) if arrow is not None else pa.array(text.to_numpy(object), type=arrow_type)
 
 
 def isin(values: pd.Series, allowed) -> np.ndarray:

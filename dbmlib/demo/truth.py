@@ -180,9 +180,9 @@ def generated_ids(ids: pd.Index, truth: pd.DataFrame, id_map: pd.DataFrame | Non
     record whose surviving id is a duplicate's — a merged source id the generator knows."""
     key = pd.Series(ids, index=ids)
     if id_map is not None and len(id_map):
-        alt = id_map[id_map["source_id"].isin(truth.index)].drop_duplicates("customer_id")
+        alt = id_map[isin(id_map["source_id"], truth.index)].drop_duplicates("customer_id")
         alt = alt.set_index("customer_id")["source_id"]
-        missing = ~key.isin(truth.index)
+        missing = ~isin(key, truth.index)
         key[missing] = alt.reindex(key[missing].index).to_numpy()
     return key.to_numpy()
 
@@ -216,7 +216,7 @@ def simulate_responses(source_dir, groups: pd.DataFrame, customers: pd.DataFrame
     truth = pd.read_csv(Path(source_dir) / "_truth" / "customers.csv").set_index("customer_id")
     ids = pd.Index(groups.index)
     key = pd.Series(generated_ids(ids, truth, id_map), index=ids)
-    known = key.isin(truth.index).to_numpy()
+    known = isin(key, truth.index)
     t = truth.reindex(key.to_numpy())
     rng = np.random.default_rng(seed)
     n = len(ids)

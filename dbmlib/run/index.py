@@ -15,8 +15,6 @@ import os
 import re
 from pathlib import Path
 
-import nbformat
-
 from ..core.io import atomic_write_text
 
 __all__ = ["key_figures", "stage_findings", "stage_warnings", "update_latest", "write_index"]
@@ -116,6 +114,8 @@ def stage_warnings(executed: Path) -> list[str]:
     """Warnings an executed notebook raised: its standard-error lines (library warnings are
     logged there; a scheduled run draws no progress bars), in order, each once, with a
     ``…Warning:`` prefix removed."""
+    import nbformat  # here, not at import: its JSON-schema stack takes a second to load in every notebook kernel
+
     try:
         nb = nbformat.read(executed, as_version=4)
     except (OSError, ValueError):
