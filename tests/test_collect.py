@@ -196,3 +196,41 @@ def test_cdnow_source_and_rebuild(con, small_demo):
     counts = collect.raw_table_counts(con)
     assert counts.loc["transactions", "rows"] == 6_919
     assert counts.loc["customers", "rows"] == 0
+
+
+def test_monthly_orders_and_coverage_read_each_file_its_own_way(tmp_path):
+    """orders_per_month and date_coverage parse distinct texts and count in SQL; the result
+    equals parsing every row with its file's reading (the pandas formula they replaced)."""
+    import numpy as np
+
+    from dbmlib.collect import overview
+    from dbmlib.collect.conventions import Reading, parse_by_file, recorded_readings
+    from dbmlib.core.parsing import parse_integers
+
+    day_first = ("order_id,customer_id,order_ts,amount,quantity,unit_price,channel,returned_order_id\n"
+                 "1,A,13/01/2024 10:00,\"1.234,50\",,,web,\n2,B,02/02/2024,,3,\"2,50\",,\n"
+                 "3,A,02/02/2024,\"-5,00\",,,web,\n4,C,31/03/2024,\"10,00\",,,store,1\n"
+                 "5,C,31/03/2024,\"7,00\",,,store,\n5,C,31/03/2024,\"1,00\",,,store,\n")
+    month_first = ("order_id,customer_id,order_ts,amount,channel\n"
+                   "6,D,01/13/2024,12.00,phone\n7,E,3/1/2024 8:05,4.50,web\n8,F,,9.00,web\n")
+    (tmp_path / "eu.csv").write_text(day_first)
+    (tmp_path / "us.csv").write_text(month_first)
+    con = duckdb.connect()
+    collect.load_file(con, "transactions", tmp_path / "eu.csv", dayfirst=True, decimal=",")
+    collect.load_file(con, "transactions", tmp_path / "us.csv", dayfirst=False, errors="quarantine",
+                      max_reject_share=0.5)
+    tx = con.execute("SELECT * FROM raw_transactions WHERE returned_order_id IS NULL").df()
+    readings = recorded_readings(con, "raw_transactions")
+    amount = parse_by_file(tx, "amount", readings, "money", Reading()).fillna(
+        parse_by_file(tx, "unit_price", readings, "money", Reading()) * parse_integers(tx["quantity"]).astype(float))
+    want = pd.DataFrame({"order_id": tx["order_id"], "channel": tx["channel"].fillna("(unknown)").astype(str),
+                         "month": parse_by_file(tx, "order_ts", readings, "date", Reading()).dt.to_period("M")
+                         .dt.to_timestamp(), "amount": amount})
+    want = (want[want["amount"] > 0].groupby(["month", "channel"], as_index=False)
+            .agg(orders=("order_id", "nunique"), revenue=("amount", "sum")))
+    got = overview.orders_per_month(con)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    assert got["orders"].sum() == 5 and np.isclose(got["revenue"].sum(), 1234.5 + 7.5 + 8.0 + 12.0 + 4.5)
+    cov = overview.date_coverage(con).loc["transactions"]
+    assert (cov["rows"], cov["missing"]) == (8, 0)  # the row without a date was rejected at load
+    assert (cov["first"], cov["last"]) == (pd.Timestamp("2024-01-13"), pd.Timestamp("2024-03-31"))  # 01/13/2024, us.csv
