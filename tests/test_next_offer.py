@@ -236,3 +236,28 @@ def test_training_sample_of_customer_snapshots_is_seeded_and_disjoint_from_the_g
     again = training_customers(codes, 300, random_state=4)
     assert np.array_equal(train, again[0]) and np.array_equal(graded, again[1])
     assert not np.array_equal(train, training_customers(codes, 300, random_state=5)[0])
+
+
+def test_offer_rows_with_orders_shared_by_customers_and_ranks_equal_a_lexsort():
+    """Orders whose lines name two customers count once for each (the pairs sorted apart from
+    the single-customer orders); the offers' rank order equals the global lexsort."""
+    from dbmlib.models.next_offer import _ranked
+    from dbmlib.segment.sale_codes import sale_codes
+
+    lines = _random_lines(seed=2)
+    multi = lines["order_id"].duplicated(keep=False) & (np.arange(len(lines)) % 5 == 0)
+    others = np.random.default_rng(4).integers(0, 400, int(multi.sum()))
+    lines.loc[multi, "customer_id"] = [f"c{c:03d}" for c in others]  # a second customer on lines of some orders
+    codes = sale_codes(lines, "category")
+    end = lines["order_ts"].max()
+    for k in (0, 1, 3):
+        cut = end - pd.Timedelta(days=90 * k)
+        pd.testing.assert_frame_equal(offer_frame(codes, cut), _reference_offer_frame(lines, cut), check_exact=True)
+    rng = np.random.default_rng(3)
+    block = np.sort(rng.integers(0, 300, 2000))
+    for score in (rng.random(2000), rng.integers(0, 3, 2000).astype(float)):
+        order, rank = _ranked(block, score)
+        expected = np.lexsort((-score, block))
+        assert np.array_equal(order, expected)
+        start = np.r_[True, block[expected][1:] != block[expected][:-1]]
+        assert np.array_equal(rank, np.arange(2000) - np.flatnonzero(start)[np.cumsum(start) - 1] + 1)

@@ -34,27 +34,77 @@ __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "n
 FEATURES = ["recency_days", "orders", "revenue", "items_owned", "popularity", "max_lift", "last_lift"]
 
 
+_NEVER = np.iinfo(np.int64).max  # a missing timestamp: never before a cutoff
+_DAY_US = 86_400_000_000
+
+
+class _IdColumn:
+    """Ids (customers or items) as the offer rows hold them: the DataFrame constructor's
+    inference from their Python values, done once over the distinct ids, so a text column of
+    millions of rows is one Arrow take instead of a conversion of as many Python strings."""
+
+    def __init__(self, ids: pd.Index):
+        self.values = ids.to_numpy()
+        self.inferred = pd.Series(self.values)
+
+    def take(self, idx: np.ndarray, infer: bool = True):
+        """The ids at ``idx``, for a DataFrame column; ``infer``: whether the constructor would
+        see any value (else it keeps the empty array as it is)."""
+        if infer and isinstance(self.inferred.dtype, pd.StringDtype):
+            return self.inferred.array.take(idx)
+        return self.values[idx]
+
+
 class _OfferLines:
     """What the offer rows at any cutoff need from the sale lines, computed once: the
-    :class:`~dbmlib.segment.sale_codes.SaleCodes` and each (customer, order) pair's first
-    timestamp, so a customer's order count at a cutoff is a count of pairs."""
+    :class:`~dbmlib.segment.sale_codes.SaleCodes`, which lines have a customer, the ids as
+    columns (:class:`_IdColumn`), each customer's first purchase of each item (so what they own
+    at a cutoff is one comparison) and each (customer, order) pair's first timestamp (so their
+    order count at a cutoff is a count of pairs)."""
 
     def __init__(self, codes: SaleCodes):
         self.codes = codes
-        ok = (codes.customer >= 0) & (codes.order >= 0)
-        key = codes.customer[ok] * (int(codes.order.max(initial=0)) + 1) + codes.order[ok]
-        ts = np.where(np.isnat(codes.ts[ok]), np.iinfo(np.int64).max, codes.ts.view(np.int64)[ok])  # NaT: never before
-        sort = np.argsort(key, kind="stable")
-        key, ts = key[sort], ts[sort]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
-        self.pair_customer = codes.customer[ok][sort][starts]
-        self.pair_first = np.minimum.reduceat(ts, starts) if len(starts) else ts
+        self.sold = codes.customer >= 0
+        self.customer_ids, self.item_ids = _IdColumn(codes.customers), _IdColumn(codes.items)
+        ts = np.where(np.isnat(codes.ts), _NEVER, codes.ts.view(np.int64))  # NaT: never before a cutoff
+        self.first_bought = np.full((codes.n_customers, codes.n_items), _NEVER)
+        np.minimum.at(self.first_bought.reshape(-1), (codes.customer * codes.n_items + codes.item)[self.sold],
+                      ts[self.sold])
+        ok = self.sold & (codes.order >= 0)
+        self.pair_customer, self.pair_first = _pair_first(codes.customer[ok], codes.order[ok], ts[ok])
 
     @classmethod
     def of(cls, lines, level: str) -> _OfferLines:
         if isinstance(lines, cls):
             return lines
         return cls(lines if isinstance(lines, SaleCodes) else sale_codes(lines, level))
+
+
+def _pair_first(customer: np.ndarray, order: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each distinct (customer, order) pair's customer and earliest ``ts``, in no particular
+    order. An order of a single customer is a pair of its own (minima per order code, no sort);
+    only the lines of orders shared by several customers are sorted into pairs."""
+    n = int(order.max(initial=-1)) + 1
+    low, first = np.full(n, _NEVER), np.full(n, _NEVER)
+    np.minimum.at(low, order, customer)
+    np.minimum.at(first, order, ts)
+    mixed = np.zeros(n, bool)
+    mixed[order[customer != low[order]]] = True  # an order with a second customer
+    own, shared = np.flatnonzero(~mixed & (low < _NEVER)), mixed[order]  # orders with lines, of one customer
+    if not shared.any():
+        return low[own], first[own]
+    key = customer[shared] * n + order[shared]
+    sort = np.argsort(key, kind="stable")
+    key, ts = key[sort], ts[shared][sort]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return np.r_[low[own], key[starts] // n], np.r_[first[own], np.minimum.reduceat(ts, starts)]
+
+
+def _positions(subset: np.ndarray, n: int) -> np.ndarray:
+    """Per code below ``n``, its position in ``subset`` (−1: not in it)."""
+    pos = np.full(n, -1, np.int64)
+    pos[subset] = np.arange(len(subset))
+    return pos
 
 
 def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -73,10 +123,10 @@ def _latest_items(codes: SaleCodes, idx: np.ndarray) -> np.ndarray:
     np.maximum.at(top, c, t)
     cand = idx[t == top[c]]
     cc, oo = codes.customer[cand], codes.order[cand]
-    pair = np.sort(cc * (int(codes.order.max(initial=0)) + 2) + oo + 1)
-    distinct = np.bincount(pair[np.r_[True, pair[1:] != pair[:-1]]] // (int(codes.order.max(initial=0)) + 2),
-                           minlength=codes.n_customers)
-    tied = distinct[cc] > 1
+    low, high = np.full(codes.n_customers, _NEVER), np.full(codes.n_customers, -2)
+    np.minimum.at(low, cc, oo)
+    np.maximum.at(high, cc, oo)
+    tied = (low != high)[cc]  # several orders (or lines without one beside an order) at the latest time
     out = np.full(codes.n_customers, -1, np.int64)
     single = cand[~tied]
     last = np.full(codes.n_customers, -1, np.int64)
@@ -91,54 +141,92 @@ def _latest_items(codes: SaleCodes, idx: np.ndarray) -> np.ndarray:
     return out
 
 
-def _offer_rows(data: _OfferLines, cutoff, horizon_days: int, keep=None) -> tuple[pd.DataFrame, np.ndarray]:
-    """:func:`offer_frame` and each row's customer code; ``keep``: the customer codes to keep."""
+def _member(chosen: np.ndarray, n: int) -> np.ndarray:
+    """Per customer code below ``n``, whether it is one of ``chosen``; code −1 (no customer) is
+    the last entry, False."""
+    out = np.zeros(n + 1, bool)
+    out[chosen] = True
+    return out
+
+
+def _owned(data: _OfferLines, cut_i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The customers who bought by the cutoff ``cut_i`` (µs; sorted codes = sorted ids, as a
+    crosstab), the items bought by then (codes) and whether each of them owns each of those."""
+    owned = data.first_bought <= cut_i
+    rows, cols = np.flatnonzero(owned.any(axis=1)), np.flatnonzero(owned.any(axis=0))
+    return rows, cols, owned[np.ix_(rows, cols)]
+
+
+def _customer_figures(data: _OfferLines, lines: np.ndarray, cut_i: int, chosen: np.ndarray) -> dict:
+    """Per customer of ``chosen`` (codes), from their ``lines`` before the cutoff ``cut_i``
+    (µs): days since the last line, orders, revenue, and the item of the latest line."""
+    codes = data.codes
+    last = np.full(codes.n_customers, np.iinfo(np.int64).min)
+    np.maximum.at(last, codes.customer[lines], codes.ts.view(np.int64)[lines])
+    orders = np.bincount(data.pair_customer[data.pair_first <= cut_i], minlength=codes.n_customers)
+    return {"recency_days": (cut_i - last[chosen]) // _DAY_US, "orders": orders[chosen],
+            "revenue": _group_sum(codes.amount[lines], codes.customer[lines], codes.n_customers)[chosen],
+            "latest": _latest_items(codes, lines)[chosen]}
+
+
+def _bought(data: _OfferLines, who: np.ndarray, cut, horizon_days: int, chosen: np.ndarray, cols: np.ndarray
+            ) -> np.ndarray:
+    """Per customer of ``chosen`` (row) and item of ``cols`` (column), whether they bought it in
+    the ``horizon_days`` after ``cut``; ``who``: per line, whether its customer may be chosen."""
+    codes = data.codes
+    after = np.flatnonzero(who & (codes.ts > cut) & (codes.ts <= cut + np.timedelta64(int(horizon_days), "D")))
+    r = _positions(chosen, codes.n_customers)[codes.customer[after]]
+    c = _positions(cols, codes.n_items)[codes.item[after]]
+    out = np.zeros((len(chosen), len(cols)), bool)
+    out[r[(r >= 0) & (c >= 0)], c[(r >= 0) & (c >= 0)]] = True
+    return out
+
+
+def _max_lift(o: np.ndarray, lift: np.ndarray) -> np.ndarray:
+    """Per row of the ownership matrix ``o`` and item, the strongest lift to the item from an
+    item the row owns (0 for none): a running maximum over the owned items, whole columns at a
+    time, rather than a short maximum per row."""
+    out = o[:, :1] * lift[:1]
+    for i in range(1, len(lift)):
+        np.maximum(out, o[:, i:i + 1] * lift[i:i + 1], out=out)
+    return out
+
+
+def _offer_cells(data: _OfferLines, cutoff, horizon_days: int, keep=None
+                 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """:func:`_offer_rows` and each row's item code. Lifts and popularity count every customer;
+    the rest is computed for the customers kept only, and for the items they do not own."""
     codes = data.codes
     cut = np.datetime64(pd.Timestamp(cutoff).to_datetime64(), "us")
-    cut_i = cut.astype(np.int64)
-    has = codes.customer >= 0
-    before = np.flatnonzero(has & (codes.ts <= cut))
-    if not len(before):
-        return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"]), np.zeros(0, np.int64)
-    bc, bi = codes.customer[before], codes.item[before]
-    rows = np.flatnonzero(np.bincount(bc, minlength=codes.n_customers))  # sorted codes = sorted ids, as a crosstab
-    cols = np.flatnonzero(np.bincount(bi, minlength=codes.n_items))
-    row_of = np.full(codes.n_customers, -1, np.int64)
-    row_of[rows] = np.arange(len(rows))
-    col_of = np.full(codes.n_items, -1, np.int64)
-    col_of[cols] = np.arange(len(cols))
-    o = np.zeros((len(rows), len(cols)), bool)
-    o[row_of[bc], col_of[bi]] = True
-    owned = pd.DataFrame(o, index=codes.customers[rows], columns=codes.items[cols])
-    lift = lift_matrix(owned)
-    max_lift = np.stack([(o * lift[item].to_numpy()).max(axis=1) for item in owned.columns], axis=1)
+    cut_i = int(cut.astype(np.int64))
+    rows, cols, o = _owned(data, cut_i)
+    if not len(rows):
+        empty = np.zeros(0, np.int64)
+        return pd.DataFrame(columns=["customer_id", "item", *FEATURES, "bought"]), empty, empty
+    lift = lift_matrix(pd.DataFrame(o, columns=codes.items[cols])).to_numpy()
     popularity = o.mean(axis=0)
-    last = np.full(codes.n_customers, np.iinfo(np.int64).min)
-    np.maximum.at(last, bc, codes.ts.view(np.int64)[before])
-    orders = np.bincount(data.pair_customer[data.pair_first <= cut_i], minlength=codes.n_customers)
-    revenue = _group_sum(codes.amount[before], bc, codes.n_customers)
-    latest = _latest_items(codes, before)
-    sel = np.arange(len(rows)) if keep is None else np.flatnonzero(np.isin(rows, keep))
-    chosen = rows[sel]
-    o = o[sel]
-    last_lift = lift.to_numpy()[col_of[latest[chosen]]]  # row: the lift from the customer's latest category
-    k = len(cols)
-    after = np.flatnonzero(has & (codes.ts > cut) & (codes.ts <= cut + np.timedelta64(int(horizon_days), "D")))
-    grid_customer = np.repeat(chosen, k)
-    grid = pd.DataFrame({
-        "customer_id": np.repeat(owned.index.to_numpy()[sel], k),
-        "item": np.tile(owned.columns.to_numpy(), len(sel)),
-        "owned": o.ravel(), "max_lift": max_lift[sel].ravel(), "last_lift": last_lift.ravel(),
-        "popularity": np.tile(popularity, len(sel)),
-        "recency_days": np.repeat((cut_i - last[chosen]) // 86_400_000_000, k),
-        "orders": np.repeat(orders[chosen], k),
-        "revenue": np.repeat(revenue[chosen], k),
-        "items_owned": np.repeat(o.sum(axis=1), k),
-        "bought": np.isin(grid_customer * codes.n_items + np.tile(cols, len(sel)),
-                          codes.customer[after] * codes.n_items + codes.item[after]),
+    sel = slice(None) if keep is None else np.flatnonzero(np.isin(rows, keep))
+    chosen, o = rows[sel], o[sel]
+    who = data.sold if keep is None else _member(chosen, codes.n_customers)[codes.customer]  # lines to read
+    per = _customer_figures(data, np.flatnonzero(who & (codes.ts <= cut)), cut_i, chosen)
+    max_lift = _max_lift(o, lift)
+    last_lift = lift[_positions(cols, codes.n_items)[per.pop("latest")]]  # row: the lift from the latest category
+    r, c = np.nonzero(~o)  # the items not owned, by customer, then item
+    frame = pd.DataFrame({
+        "customer_id": data.customer_ids.take(chosen[r], infer=o.size > 0),
+        "item": data.item_ids.take(cols[c], infer=o.size > 0),
+        "max_lift": max_lift[r, c], "last_lift": last_lift[r, c], "popularity": popularity[c],
+        **{name: values[r] for name, values in per.items()},
+        "items_owned": o.sum(axis=1)[r],
+        "bought": _bought(data, who, cut, horizon_days, chosen, cols)[r, c],
     })
-    new = ~grid["owned"].to_numpy()
-    return grid[new].drop(columns="owned").reset_index(drop=True), grid_customer[new]
+    return frame, chosen[r], cols[c]
+
+
+def _offer_rows(data: _OfferLines, cutoff, horizon_days: int, keep=None) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`offer_frame` and each row's customer code; ``keep``: the customer codes to keep."""
+    frame, customer, _ = _offer_cells(data, cutoff, horizon_days, keep)
+    return frame, customer
 
 
 def offer_frame(order_lines, cutoff, horizon_days: int = 90, level: str = "category",
@@ -297,6 +385,26 @@ class OfferResult:
                                       ).sort_values("customers", ascending=False)
 
 
+def _ranked(block: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows in runs of equal ``block`` codes (non-decreasing) ordered by block, then falling
+    ``score``, ties in row order — ``np.lexsort((-score, block))`` — and each row's rank in its
+    block (1: the highest score), in that order. Blocks are short (at most one row per item):
+    each is sorted as one row of a padded matrix instead of sorting every row globally."""
+    start = np.flatnonzero(np.r_[True, block[1:] != block[:-1]]) if len(block) else np.zeros(0, np.int64)
+    size = np.diff(np.r_[start, len(block)])
+    which = np.repeat(np.arange(len(start)), size)
+    pad = np.full((len(start), int(size.max(initial=0))), np.nan)  # NaN sorts last: padding after every score
+    pad[which, np.arange(len(block)) - start[which]] = -score
+    real = np.arange(pad.shape[1]) < size[:, None]
+    return (start[:, None] + np.argsort(pad, axis=1, kind="stable"))[real], np.nonzero(real)[1] + 1
+
+
+def _by_item(data: _OfferLines, per_item: pd.Series, items: np.ndarray) -> np.ndarray:
+    """``per_item`` (indexed by item id) at the item codes ``items``, as ``Series.map`` gives it
+    on a column of those items (float; NaN for items it lacks), looked up once per item."""
+    return data.item_ids.inferred.map(per_item).astype("float64").to_numpy()[items]
+
+
 def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", random_state: int = 0,
                      train_periods: int = 3, margin: float = 0.35, max_rows: int | None = None) -> OfferResult:
     """Evaluate the model on a time split (:func:`evaluate_next_offer`), then refit it on the
@@ -328,25 +436,25 @@ def next_best_offers(con, *, horizon_days: int = 90, level: str = "category", ra
     evaluation, _ = _evaluate(frames, periods, random_state, train_keep, test_keep)
     train = pd.concat([_only(*frames[k], train_keep)[0] for k in range(1, 1 + train_periods)], ignore_index=True)
     model = NextBestOffer(random_state=random_state).fit(train, train["bought"])
-    now, now_codes = _offer_rows(data, end, horizon_days)
+    now, now_codes, now_items = _offer_cells(data, end, horizon_days)
+    probability = model.predict_proba(now)[:, 1]
+    order, rank = _ranked(now_codes, probability)  # rank 1: the item the customer is most likely to buy
+    items = now_items[order]
     value = pd.Series(codes.amount).groupby(codes.item).mean()
     value.index = codes.items[value.index.to_numpy()]
     rates = item_margin_rates(codes, read_catalogue(con), level)
-    offers = now[["customer_id", "item"]].assign(probability=model.predict_proba(now)[:, 1])
-    offers["order_value"] = offers["item"].map(value).round(2)
+    offers = pd.DataFrame({"customer_id": data.customer_ids.take(now_codes[order]),
+                           "item": data.item_ids.take(items), "probability": probability[order]})
+    offers["order_value"] = pd.Series(_by_item(data, value, items)).round(2)
     offers["expected_revenue"] = (offers["probability"] * offers["order_value"]).round(2)
-    offers["margin_rate"] = offers["item"].map(rates).astype("float64")
-    offers["margin_source"] = np.where(offers["margin_rate"].notna(), "catalogue", "margin parameter")
+    offers["margin_rate"] = _by_item(data, rates, items)
+    offers["margin_source"] = _IdColumn(pd.Index(["margin parameter", "catalogue"])).take(  # text by an Arrow take
+        offers["margin_rate"].notna().to_numpy(np.intp))
     offers["margin_rate"] = offers["margin_rate"].fillna(margin)
     offers["expected_margin"] = (offers["expected_revenue"] * offers["margin_rate"]).round(2)
-    # rows come by customer, then item: a stable sort by customer and falling probability ranks them
-    order = np.lexsort((-offers["probability"].to_numpy(), now_codes))
-    offers = offers.iloc[order]
-    block = now_codes[order]
-    start = np.r_[True, block[1:] != block[:-1]] if len(block) else np.zeros(0, bool)
-    offers["rank"] = np.arange(len(block)) - np.flatnonzero(start)[np.cumsum(start) - 1] + 1
+    offers["rank"] = rank
     training = ("" if train_keep is None else
                 f"The offer model was trained on a seeded sample of {len(train_keep):,} of {codes.n_customers:,} "
                 f"customers ({len(train):,} offer rows at {train_periods} cutoffs) and graded on another "
                 f"{len(test_keep):,}; it scores every customer.")
-    return OfferResult(evaluation, offers.rename(columns={"item": level}).reset_index(drop=True), training=training)
+    return OfferResult(evaluation, offers.rename(columns={"item": level}), training=training)
