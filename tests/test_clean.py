@@ -297,3 +297,14 @@ def test_grade_counts_only_the_right_rule_and_column(demo):
     assert g.loc["missing_value", "found"] == region  # only the region cells still match
     empty, merges = grade_cleaning(log.iloc[0:0], result.tables["customer_id_map"], src / "_truth")
     assert (empty["found"] == 0).all() and merges["recall"] == 1.0
+
+
+def test_merge_precision_recall_by_hand():
+    from dbmlib.clean.dedupe import merge_precision_recall
+
+    id_map = pd.DataFrame({"source_id": ["a", "b", "c", "d", "e"], "customer_id": ["a", "a", "c", "c", "x"]},
+                          dtype="string")
+    # d is listed twice (the last pair counts); z is a planted duplicate the id map never saw
+    truth = pd.DataFrame({"duplicate_id": ["b", "d", "d", "z"], "master_id": ["a", "q", "c", "e"]})
+    got = merge_precision_recall(id_map, truth)
+    assert got == {"merges": 3, "correct_merges": 2, "precision": 2 / 3, "planted_duplicates": 3, "recall": 2 / 3}

@@ -14,6 +14,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..core.fast_text import lookup
+
 __all__ = ["MERGE_KEYS", "match_keys", "merge_duplicates", "merge_precision_recall"]
 
 #: Keys that can link two records, in the order they are reported.
@@ -85,18 +87,21 @@ def merge_precision_recall(id_map: pd.DataFrame, truth: pd.DataFrame) -> dict:
     ``truth`` has ``duplicate_id, master_id``. A merge is the pair (record, master) for a
     record mapped to another id; it is right when the truth puts both in the same person.
     """
-    person = dict(zip(truth["duplicate_id"], truth["master_id"]))
-    merged = id_map[id_map["source_id"] != id_map["customer_id"]]
-    same = [person.get(a, a) == person.get(b, b) for a, b in zip(merged["source_id"],
-                                                                merged["customer_id"])]
-    tp = int(np.sum(same))
-    master_of = dict(zip(id_map["source_id"], id_map["customer_id"]))
-    recalled = sum(1 for d, m in person.items()
-                   if master_of.get(d) is not None and master_of.get(d) == master_of.get(m))
+    truth = truth.drop_duplicates("duplicate_id", keep="last")  # as a dict of the pairs keeps the last
+    dup, master = (truth[c].astype("string") for c in ("duplicate_id", "master_id"))
+    source, target = (id_map[c].astype("string") for c in ("source_id", "customer_id"))
+
+    def person(ids: pd.Series) -> pd.Series:  # the planted person behind an id: its master, or itself
+        return lookup(ids, dup, master).fillna(ids)
+
+    moved = (source != target).fillna(True).to_numpy(bool)
+    tp = int((person(source[moved]) == person(target[moved])).fillna(False).sum())
+    recalled = int((lookup(dup, source, target) == lookup(master, source, target)).fillna(False).sum())
+    merges, planted = int(moved.sum()), len(dup)
     return {
-        "merges": len(merged),
+        "merges": merges,
         "correct_merges": tp,
-        "precision": tp / len(merged) if len(merged) else 1.0,
-        "planted_duplicates": len(person),
-        "recall": recalled / len(person) if person else 1.0,
+        "precision": tp / merges if merges else 1.0,
+        "planted_duplicates": planted,
+        "recall": recalled / planted if planted else 1.0,
     }

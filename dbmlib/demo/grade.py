@@ -29,7 +29,7 @@ PROBLEM_RULES = {
 def grade_cleaning(quality_log: pd.DataFrame, id_map: pd.DataFrame, truth_dir) -> tuple[pd.DataFrame, dict]:
     """Per problem type: planted, found, share found; plus merge precision/recall."""
     truth_dir = Path(truth_dir)
-    planted = pd.read_csv(truth_dir / "problems.csv", dtype={"key": str})
+    planted = pd.read_csv(truth_dir / "problems.csv", dtype={"key": str, "detail": str})  # detail: numbers and text
     log = quality_log.assign(key=quality_log["key"].astype(str))
     rows = []
     for problem, group in planted.groupby("problem"):
