@@ -234,3 +234,14 @@ def test_monthly_orders_and_coverage_read_each_file_its_own_way(tmp_path):
     cov = overview.date_coverage(con).loc["transactions"]
     assert (cov["rows"], cov["missing"]) == (8, 0)  # the row without a date was rejected at load
     assert (cov["first"], cov["last"]) == (pd.Timestamp("2024-01-13"), pd.Timestamp("2024-03-31"))  # 01/13/2024, us.csv
+
+
+def test_load_frame_numbers_rows_by_position_whatever_the_index():
+    con = duckdb.connect()
+    df = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["A", "B", "C"],
+                       "order_ts": ["2024-01-01", "not a date", "2024-01-03"], "amount": ["1", "2", "3"]},
+                      index=[10, 20, 30])
+    rep = collect.load_frame(con, "transactions", df, source_file="frame", errors="quarantine", max_reject_share=0.5)
+    assert (rep.rows_loaded, rep.rows_rejected) == (2, 1)
+    assert con.execute("SELECT order_id, _source_row FROM raw_transactions ORDER BY 2").fetchall() == [("1", 1), ("3", 3)]
+    assert con.execute("SELECT source_row, column_name FROM rejects").fetchall() == [(2, "order_ts")]

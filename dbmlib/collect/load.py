@@ -373,7 +373,7 @@ def load_frame(con, source: str, df: pd.DataFrame, *, source_file: str, sha256: 
     if seen:
         log.info("%s: unchanged since load %s, skipped", file, seen)
         return LoadReport(source, spec.table, file, "unchanged", load_id=seen)
-    frame, absent, ignored, n_ids = _canonical(df.copy(), spec, file, columns)
+    frame, absent, ignored, n_ids = _canonical(df.reset_index(drop=True), spec, file, columns)  # rows by position
     reading = resolve_reading(frame, spec, file, dayfirst=dayfirst, date_format=date_format, decimal=decimal)
     log.info("%s: dates %s", file, reading.evidence)
     failures = validate_frame(frame, spec, file, con=con, dayfirst=reading.dayfirst, decimal=decimal,
