@@ -73,3 +73,18 @@ def test_chunked_load_under_a_small_memory_limit(tmp_path, log_files):
     again = collect.load_file(con, "transactions", parquet, errors="quarantine", chunk_rows=2_000)
     assert again.status == "unchanged"
     con.close()
+
+
+def test_chunked_load_trims_cells_like_a_whole_file_load(tmp_path):
+    import duckdb
+
+    from dbmlib.collect import load
+
+    path = tmp_path / "transactions.csv"
+    path.write_text("order_id,customer_id,order_ts,amount,channel\n1, A ,2024-01-01, 5 , web \n2,B,2024-01-02,6,   \n")
+    got = []
+    for chunk_rows in (None, 1):
+        con = duckdb.connect()
+        load.load_file(con, "transactions", path, chunk_rows=chunk_rows)
+        got.append(con.execute("SELECT customer_id, amount, channel FROM raw_transactions ORDER BY _source_row").fetchall())
+    assert got[0] == got[1] == [("A", "5", "web"), ("B", "6", None)]

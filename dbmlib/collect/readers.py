@@ -536,8 +536,9 @@ def iter_table_chunks(path, chunk_rows: int, *, delimiter: str = ",", encoding: 
     elif suffix in _TEXT_SUFFIXES and (last in _TEXT_SUFFIXES or compression):
         sep = "\t" if suffix == ".tsv" and delimiter == "," else delimiter
         codec = _chunk_encoding(path, compression, encoding)
-        yield from pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                               encoding=codec, compression=compression, chunksize=chunk_rows)
+        for chunk in pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                                 encoding=codec, compression=compression, chunksize=chunk_rows):
+            yield _as_text_frame(chunk)  # trimmed, blanks missing: as a whole-file read
     else:
         wrapped = last in COMPRESSION_SUFFIXES and suffix not in (None, ".zip")
         shown = f"{suffix}{last}" if wrapped else (last or path.name)
