@@ -22,3 +22,17 @@ def test_read_frame_equals_duckdb_df(default_demo):
             "SELECT count(*) FROM transactions").fetchone()[0]
     finally:
         con.close()
+
+
+def test_clean_readers_name_the_missing_table(tmp_path):
+    import pytest
+
+    from dbmlib.core.db import connect, read_clean, read_customers
+
+    con = connect(tmp_path / "m.duckdb")
+    with pytest.raises(ValueError, match="'customers' is missing: run 02_cleaning first"):
+        read_customers(con)
+    con.execute("CREATE TABLE customers AS SELECT 'b' AS customer_id, 2 AS n UNION ALL SELECT 'a', 1")
+    assert read_customers(con).index.tolist() == ["a", "b"]
+    with pytest.raises(ValueError, match="'transactions' is missing"):
+        read_clean(con)

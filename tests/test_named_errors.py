@@ -14,7 +14,7 @@ import pytest
 
 from dbmlib.clean import clean_database, merge_duplicates
 from dbmlib.collect import load_folder
-from dbmlib.core.db import connect, read_clean
+from dbmlib.core.db import connect, read_clean, read_customers
 from dbmlib.core.errors import InputError
 from dbmlib.core.lock import database_lock
 from dbmlib.demo import make_retail_demo
@@ -34,6 +34,7 @@ def test_customers_without_phone_or_postcode_columns_clean(tmp_path):
     result = clean_database(con)
     customers, _ = read_clean(con)
     assert len(customers) > 500 and result.reconciliation["balanced"].all()
+    pd.testing.assert_frame_equal(read_customers(con), customers)  # the customers without the orders
     keys = set(result.tables["customer_id_map"]["match_key"])
     assert keys <= {"self", "email"} and "email" in keys  # e-mail still links duplicates
     frame = pd.DataFrame({"customer_id": ["a", "b"], "first_name": ["x", "x"], "last_name": ["y", "y"],

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from . import config
 
-__all__ = ["connect", "insert_rows", "read_arrow", "read_clean", "read_frame", "registered", "replace_tables",
+__all__ = ["connect", "insert_rows", "read_arrow", "read_clean", "read_customers", "read_frame", "registered", "replace_tables",
            "table_exists", "transaction"]
 
 
@@ -134,6 +134,25 @@ def read_frame(con, sql: str, params=None, *, categorical=()) -> pd.DataFrame:
     return df
 
 
+def _require_clean(con, tables) -> None:
+    for t in tables:
+        if not table_exists(con, t):
+            raise ValueError(f"the clean table {t!r} is missing: run 02_cleaning first")
+
+
+def read_customers(con) -> pd.DataFrame:
+    """The clean ``customers`` table, indexed by customer id (for a stage that reads its
+    orders another way: ten million order rows are not read to be dropped).
+
+    Raises
+    ------
+    ValueError
+        When 02_cleaning has not written it yet.
+    """
+    _require_clean(con, ["customers"])
+    return read_frame(con, "SELECT * FROM customers ORDER BY customer_id").set_index("customer_id")
+
+
 def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The clean ``customers`` (indexed by customer id) and ``transactions`` tables.
 
@@ -142,9 +161,5 @@ def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
     ValueError
         When 02_cleaning has not written them yet.
     """
-    for t in ("customers", "transactions"):
-        if not table_exists(con, t):
-            raise ValueError(f"the clean table {t!r} is missing: run 02_cleaning first")
-    customers = read_frame(con, "SELECT * FROM customers ORDER BY customer_id")
-    tx = read_frame(con, "SELECT * FROM transactions ORDER BY order_ts, order_id")
-    return customers.set_index("customer_id"), tx
+    _require_clean(con, ["customers", "transactions"])
+    return read_customers(con), read_frame(con, "SELECT * FROM transactions ORDER BY order_ts, order_id")
