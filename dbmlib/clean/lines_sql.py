@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..collect.conventions import parse_by_file
+from ..collect.conventions import parse_distinct
 from ..collect.schemas import SOURCES
 from ..core.db import read_frame, replace_tables
 from ..core.fast_text import fullmatch
@@ -100,13 +100,13 @@ def _distinct(con, columns: list[str], present: bool) -> pd.DataFrame:
 
 def _dictionaries(con, cfg, readings, has) -> None:
     """Each text column's distinct values parsed by the pandas path's own parsers."""
-    ts = _distinct(con, ["_source_file", "order_ts"], True)
-    ts["ts"] = parse_by_file(ts, "order_ts", readings, "date", cfg.reading).astype("datetime64[us]")
+    ts = parse_distinct(con, "raw_transactions", "order_ts", "date", readings, cfg.reading)
+    ts["ts"] = ts.pop("value").astype("datetime64[us]")
     ts["layout"] = date_format_of(ts["order_ts"])
     _store(con, "_clean_ts", ts)
     for name, col in (("_clean_amount", "amount"), ("_clean_price", "unit_price")):
-        d = _distinct(con, ["_source_file", col], has[col])
-        d["value"] = parse_by_file(d, col, readings, "money", cfg.reading).astype("float64")
+        d = parse_distinct(con, "raw_transactions", col, "money", readings, cfg.reading)
+        d["value"] = d["value"].astype("float64")
         d["plain"] = fullmatch(d[col].astype("string").str.strip(), _PLAIN_NUMBER)
         _store(con, name, d)
     q = _distinct(con, ["quantity"], has["quantity"])

@@ -174,9 +174,14 @@ def parse_distinct(con, table: str, column: str, kind: str, readings: dict[str, 
     parsed ``value`` (:func:`parse_by_file`; ``kind`` ``"date"``, ``"money"`` or ``"integer"``,
     the last independent of the file): a dictionary to join back in SQL, so that millions of
     rows are parsed as the few distinct texts they hold. ``readings``: by default those
-    recorded for ``table``."""
+    recorded for ``table``. A table without that column gives an empty dictionary."""
     from ..core.parsing import parse_integers
 
+    present = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                          [table, column]).fetchall()[0][0]
+    if not present:
+        return pd.DataFrame({"_source_file": pd.Series(dtype="string"), column: pd.Series(dtype="string"),
+                             "value": pd.Series(dtype="datetime64[us]" if kind == "date" else "float64")})
     d = read_frame(con, f'SELECT DISTINCT _source_file, "{column}" FROM {table} WHERE "{column}" IS NOT NULL')
     if kind == "integer":
         d["value"] = parse_integers(d[column]).astype("float64")
