@@ -82,11 +82,7 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     pos[buyers] = np.arange(len(buyers))
     col = np.full(len(orders.channels), -1, np.int64)
     col[present] = np.arange(len(present))
-    k = max(len(present), 1)
-    counts = np.bincount(pos[cust[ok]] * k + col[chan[ok]], minlength=len(buyers) * k).reshape(len(buyers), k)
-    counts = counts[:, :len(present)]
-    total = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
+    shares = _row_shares(pos[cust[ok]], col[chan[ok]], len(buyers), len(present))
     names = [str(c) for c in orders.channels[present]]
     for ch in ("web", "store", "catalogue", "phone"):
         rfm[f"share_{ch}"] = shares[:, names.index(ch)] if ch in names else 0.0
@@ -104,11 +100,17 @@ def channel_shares(transactions: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     cust = positions(transactions["customer_id"], index)
     chan, names = pd.factorize(transactions["channel"], sort=True)
     ok = (cust >= 0) & (chan >= 0)
-    k = max(len(names), 1)
-    counts = np.bincount(cust[ok] * k + chan[ok], minlength=len(index) * k).reshape(len(index), k)[:, :len(names)]
-    total = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
+    shares = _row_shares(cust[ok], chan[ok], len(index), len(names))
     return pd.DataFrame(shares, index=index, columns=[str(n) for n in names])
+
+
+def _row_shares(row: np.ndarray, col: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
+    """The ``n_rows × n_cols`` counts of the (row, column) code pairs, each row divided by its
+    total (a row without pairs stays 0): a row-normalised crosstab by one ``bincount``."""
+    k = max(n_cols, 1)
+    counts = np.bincount(row * k + col, minlength=n_rows * k).reshape(n_rows, k)[:, :n_cols]
+    total = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
 
 
 def campaign_training_set(customers, transactions, campaigns, contacts, *,
