@@ -27,6 +27,7 @@ from ..core.db import table_exists
 from ..segment.baskets import lift_matrix
 from ..segment.margins import item_margin_rates, read_catalogue
 from ..segment.sale_codes import SaleCodes, read_sale_codes, sale_codes
+from .training_sets import code_positions
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
            "offer_hit_rates", "offer_item", "training_customers"]
@@ -100,13 +101,6 @@ def _pair_first(customer: np.ndarray, order: np.ndarray, ts: np.ndarray) -> tupl
     return np.r_[low[own], key[starts] // n], np.r_[first[own], np.minimum.reduceat(ts, starts)]
 
 
-def _positions(subset: np.ndarray, n: int) -> np.ndarray:
-    """Per code below ``n``, its position in ``subset`` (−1: not in it)."""
-    pos = np.full(n, -1, np.int64)
-    pos[subset] = np.arange(len(subset))
-    return pos
-
-
 def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group code, the sum of ``values`` in line order: pandas' ``groupby().sum()`` (so the
     last bits equal a sum over text-keyed groups), keyed by a categorical to skip the hashing."""
@@ -175,8 +169,8 @@ def _bought(data: _OfferLines, who: np.ndarray, cut, horizon_days: int, chosen: 
     the ``horizon_days`` after ``cut``; ``who``: per line, whether its customer may be chosen."""
     codes = data.codes
     after = np.flatnonzero(who & (codes.ts > cut) & (codes.ts <= cut + np.timedelta64(int(horizon_days), "D")))
-    r = _positions(chosen, codes.n_customers)[codes.customer[after]]
-    c = _positions(cols, codes.n_items)[codes.item[after]]
+    r = code_positions(chosen, codes.n_customers)[codes.customer[after]]
+    c = code_positions(cols, codes.n_items)[codes.item[after]]
     out = np.zeros((len(chosen), len(cols)), bool)
     out[r[(r >= 0) & (c >= 0)], c[(r >= 0) & (c >= 0)]] = True
     return out
@@ -210,7 +204,7 @@ def _offer_cells(data: _OfferLines, cutoff, horizon_days: int, keep=None
     who = data.sold if keep is None else _member(chosen, codes.n_customers)[codes.customer]  # lines to read
     per = _customer_figures(data, np.flatnonzero(who & (codes.ts <= cut)), cut_i, chosen)
     max_lift = _max_lift(o, lift)
-    last_lift = lift[_positions(cols, codes.n_items)[per.pop("latest")]]  # row: the lift from the latest category
+    last_lift = lift[code_positions(cols, codes.n_items)[per.pop("latest")]]  # row: the lift from the latest category
     r, c = np.nonzero(~o)  # the items not owned, by customer, then item
     frame = pd.DataFrame({
         "customer_id": data.customer_ids.take(chosen[r], infer=o.size > 0),

@@ -19,6 +19,7 @@ __all__ = [
     "campaign_training_set",
     "channel_shares",
     "churn_training_set",
+    "code_positions",
     "features_as_of",
     "response_training_set",
 ]
@@ -78,10 +79,7 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     chan = orders.channel[past]
     ok = chan >= 0
     present = np.flatnonzero(np.bincount(chan[ok], minlength=len(orders.channels)))
-    pos = np.full(n, -1, np.int64)
-    pos[buyers] = np.arange(len(buyers))
-    col = np.full(len(orders.channels), -1, np.int64)
-    col[present] = np.arange(len(present))
+    pos, col = code_positions(buyers, n), code_positions(present, len(orders.channels))
     shares = _row_shares(pos[cust[ok]], col[chan[ok]], len(buyers), len(present))
     names = [str(c) for c in orders.channels[present]]
     for ch in ("web", "store", "catalogue", "phone"):
@@ -102,6 +100,13 @@ def channel_shares(transactions: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     ok = (cust >= 0) & (chan >= 0)
     shares = _row_shares(cust[ok], chan[ok], len(index), len(names))
     return pd.DataFrame(shares, index=index, columns=[str(n) for n in names])
+
+
+def code_positions(subset: np.ndarray, n: int) -> np.ndarray:
+    """Per code below ``n``, its position in ``subset`` (−1: not in it)."""
+    pos = np.full(n, -1, np.int64)
+    pos[subset] = np.arange(len(subset))
+    return pos
 
 
 def _row_shares(row: np.ndarray, col: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
