@@ -20,7 +20,7 @@ def _frames(dtype):
     return train.astype(dtype), test.astype(dtype)
 
 
-@pytest.mark.parametrize("dtype", [object, "string"])
+@pytest.mark.parametrize("dtype", [object, "string", "str"])
 @pytest.mark.parametrize("encoder", [
     lambda: OneHotEncoder(handle_unknown="ignore", min_frequency=20),
     lambda: OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,
@@ -45,3 +45,20 @@ def test_codes_are_ranks_missing_nan_unknown_minus_one():
     np.testing.assert_array_equal(got, [2.0, 0.0, np.nan, -1.0])
     with pytest.raises(ValueError, match="fitted on 1"):
         cc.transform(pd.DataFrame({"c": ["a"], "d": ["b"]}))
+
+
+@pytest.mark.parametrize("fit_dtype", [object, "str"])
+def test_arrow_lookup_equals_the_categorical_codes(fit_dtype):
+    """Arrow text takes Arrow's hash lookup; object text pandas' Categorical: the same codes,
+    whichever dtype the model was fitted on."""
+    train, test = _frames(fit_dtype)
+    cc = CategoryCodes().fit(train)
+    assert cc.levels_[0][:3] == ["L00", "L01", "L02"] and cc.levels_[0][-1] == "é"  # Python's order
+    fast, slow = cc.transform(test.astype("str")), cc.transform(test.astype(object))
+    want = np.column_stack([pd.Categorical(test[c], categories=lv).codes for c, lv in zip(test, cc.levels_)]).astype(float)
+    want[test.isna().to_numpy()] = np.nan
+    np.testing.assert_array_equal(fast, want)
+    np.testing.assert_array_equal(slow, want)
+    unseen = {c: (test[c].notna() & ~test[c].isin(set(train[c].dropna()))).sum() for c in test}
+    assert unseen["c"] >= 2 and unseen["d"] == (test["d"] == "new").sum() > 200  # "never", "seen", "new"...
+    assert (fast == -1).sum() == unseen["c"] + unseen["d"]

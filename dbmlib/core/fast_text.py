@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["SPACE", "csv_bytes", "float_text", "fullmatch", "isin", "lookup", "positions", "to_numbers"]
+__all__ = ["SPACE", "arrow_text", "csv_bytes", "float_text", "fullmatch", "isin", "lookup", "positions", "to_numbers"]
 
 #: The characters Python's ``re`` matches with ``\s`` in text, for a character class: ``f"[{SPACE}]+"``
 #: means ``\s+`` to Arrow's RE2 too (whose own ``\s`` is ASCII-only, so pandas runs any pattern
@@ -31,7 +31,7 @@ SPACE = "".join(chr(c) for c in (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0
                                  0x2028, 0x2029, 0x202F, 0x205F, 0x3000))
 
 
-def _arrow(values: pd.Series):
+def arrow_text(values: pd.Series):
     """The Arrow array behind a text Series (zero-copy), or None if it is not Arrow text."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         return pa.array(values.array)
@@ -42,14 +42,14 @@ def _value_set(items: pd.Series, arrow_type) -> pa.Array:
     """``items`` (text, in order) as an Arrow array of ``arrow_type``: the set of a kernel
     (Arrow text is taken as it is, without a Python object per value)."""
     text = items.astype("string")
-    arrow = _arrow(text)
+    arrow = arrow_text(text)
     return arrow.cast(arrow_type) if arrow is not None else pa.array(text.to_numpy(object), type=arrow_type)
 
 
 def isin(values: pd.Series, allowed) -> np.ndarray:
     """Boolean array: which of ``values`` are in ``allowed`` (missing values never are);
     ``allowed`` may be an Arrow text array (e.g. keys read from DuckDB), used as it is."""
-    arrow = _arrow(values)
+    arrow = arrow_text(values)
     if isinstance(allowed, pa.Array | pa.ChunkedArray):
         value_set = allowed.cast(arrow.type) if arrow is not None else None
         allowed = allowed.to_pandas() if arrow is None else allowed
@@ -66,7 +66,7 @@ def fullmatch(values: pd.Series, pattern: str) -> np.ndarray:
     """Boolean array: which values match the regular expression ``pattern`` entirely
     (RE2 syntax on Arrow text, Python's ``re`` otherwise; the patterns used here mean the
     same in both)."""
-    arrow = _arrow(values)
+    arrow = arrow_text(values)
     if arrow is None:
         return values.astype("string").str.fullmatch(pattern).fillna(False).to_numpy(bool)
     hit = pc.match_substring_regex(arrow, f"^(?:{pattern})$")
@@ -79,7 +79,7 @@ def positions(values: pd.Series, keys) -> np.ndarray:
     keys = pd.Series(keys)
     if keys.duplicated().any():
         raise ValueError("lookup keys must be unique")
-    arrow = _arrow(values)
+    arrow = arrow_text(values)
     if arrow is None:
         return pd.Index(keys).get_indexer(values)
     position = pc.index_in(arrow, value_set=_value_set(keys, arrow.type))
@@ -93,13 +93,13 @@ def lookup(values: pd.Series, keys, targets) -> pd.Series:
     pos = positions(values, keys)
     targets = np.append(np.asarray(targets, dtype=object), None)  # position −1 reads the None
     out = pd.Series(targets[pos], index=values.index, name=values.name).where(pos >= 0)
-    return out.astype(values.dtype) if _arrow(values) is not None else out
+    return out.astype(values.dtype) if arrow_text(values) is not None else out
 
 
 def to_numbers(values: pd.Series, dtype: str = "float64") -> np.ndarray:
     """Numbers from text cells already known to be plain numbers (e.g. by :func:`fullmatch`):
     Arrow's cast, forty times ``pd.to_numeric`` on Arrow text. ``dtype`` "int64" or "float64"."""
-    arrow = _arrow(values)
+    arrow = arrow_text(values)
     if arrow is None:
         return pd.to_numeric(values).to_numpy(dtype)
     return pc.cast(arrow, pa.int64() if dtype == "int64" else pa.float64()).to_numpy(zero_copy_only=False)
@@ -180,7 +180,7 @@ def _csv_column(values: pd.Series, float_format: str | None) -> pa.Array:
         return pc.cast(pa.array(values.to_numpy()), _STR)
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
         return pa.array(["False", "True"], _STR).take(pa.array(values.to_numpy().view(np.int8)))
-    arrow = _arrow(values)
+    arrow = arrow_text(values)
     if arrow is not None:
         return pc.fill_null(pc.cast(arrow, _STR), _lit(""))
     if dtype == object:

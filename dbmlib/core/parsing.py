@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fast_text import _arrow, fullmatch, to_numbers
+from .fast_text import arrow_text, fullmatch, to_numbers
 
 __all__ = [
     "DATE_FORMATS_HELP",
@@ -89,7 +89,7 @@ def _numeric_parts(text: pd.Series) -> pd.DataFrame:
     as text, NA where absent), through Arrow's regex kernel on Arrow text: pandas runs Python's
     ``re`` cell by cell, seconds on the million distinct timestamps of a large export. RE2 has
     no back-references, so both separators are captured and must agree."""
-    arrow = _arrow(text)
+    arrow = arrow_text(text)
     if arrow is None:
         return text.str.extract(_NUMERIC)
     parts = pc.extract_regex(arrow, _NUMERIC_RE2_GROUPS)

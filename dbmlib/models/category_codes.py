@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+
+from ..core.fast_text import arrow_text, positions
 
 __all__ = ["CategoryCodes"]
 
@@ -38,7 +41,7 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         frame = pd.DataFrame(X)
-        self.levels_ = [sorted(pd.unique(frame[c].dropna().to_numpy(object))) for c in frame.columns]
+        self.levels_ = [sorted(_levels(frame[c])) for c in frame.columns]
         self.n_features_in_ = frame.shape[1]
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -52,7 +55,10 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
         out = np.empty(frame.shape, dtype=float)
         for j, (c, levels) in enumerate(zip(frame.columns, self.levels_)):
             values = frame[c]
-            codes = pd.Categorical(values, categories=levels).codes.astype(float)
+            if arrow_text(values) is not None and all(isinstance(v, str) for v in levels):
+                codes = positions(values, levels).astype(float)  # Arrow's hash lookup, as the Categorical's
+            else:
+                codes = pd.Categorical(values, categories=levels).codes.astype(float)
             codes[values.isna().to_numpy(bool)] = np.nan
             out[:, j] = codes
         return out
@@ -63,3 +69,11 @@ class CategoryCodes(TransformerMixin, BaseEstimator):
             return np.asarray(input_features, dtype=object)
         names = getattr(self, "feature_names_in_", None)
         return names if names is not None else np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+
+def _levels(values: pd.Series) -> list:
+    """The distinct non-missing values of a column (Arrow's hash for Arrow text)."""
+    arrow = arrow_text(values)
+    if arrow is not None:
+        return pc.unique(arrow).drop_null().to_pylist()
+    return list(pd.unique(values.dropna().to_numpy(object)))
