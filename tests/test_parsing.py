@@ -136,6 +136,35 @@ def test_arrow_lookup_equals_map():
         lookup(values, ["a", "a"], ["A", "B"])
 
 
+def test_factorize_equals_pandas_and_is_remembered_for_the_same_text_only():
+    import gc
+
+    from dbmlib.core import fast_text
+
+    tx = pd.DataFrame({"customer_id": pd.Series(["c", "a", None, "b", "a", "é", "c"], dtype="str")})
+    for sort in (True, False):
+        codes, uniques = fast_text.factorize(tx["customer_id"], sort=sort)
+        want_codes, want_uniques = pd.factorize(tx["customer_id"], sort=sort)
+        np.testing.assert_array_equal(codes, want_codes)
+        pd.testing.assert_index_equal(uniques, want_uniques)
+    first = fast_text.factorize(tx["customer_id"])[0]
+    assert fast_text.factorize(tx["customer_id"])[0] is first  # the same column: remembered
+    assert not first.flags.writeable  # no caller can change what the next one gets
+    with pytest.raises(ValueError, match="read-only"):
+        first[0] = 5
+    tx.loc[1, "customer_id"] = "z"  # pandas puts new text behind the column: factorized again
+    codes, uniques = fast_text.factorize(tx["customer_id"])
+    assert codes is not first and list(uniques) == ["a", "b", "c", "z", "é"] and codes.tolist() == [2, 3, -1, 1, 0, 4, 2]
+    part = tx["customer_id"].iloc[2:]  # other text (a slice): its own codes
+    assert fast_text.factorize(part)[0].tolist() == [-1, 1, 0, 3, 2]
+    n = len(fast_text._FACTORIZED)
+    del tx, part, codes, first
+    gc.collect()
+    assert len(fast_text._FACTORIZED) < n  # an entry leaves with its text
+    obj = pd.Series(["b", "a", "b"], dtype=object)
+    assert fast_text.factorize(obj)[0] is not fast_text.factorize(obj)[0]  # not Arrow text: not remembered
+
+
 def test_positions_and_empty_lookup():
     from dbmlib.core.fast_text import lookup, positions
 

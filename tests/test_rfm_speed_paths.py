@@ -94,3 +94,26 @@ def test_undated_orders_are_left_out_as_lifetimes_does():
         warnings.simplefilter("ignore")
         want = summary_data_from_transaction_data(log, *ARGS, observation_period_end=END)
     pd.testing.assert_frame_equal(got, want[got.columns], check_exact=True, check_names=False)
+
+
+@pytest.mark.parametrize("ids", ["str", "int"])
+def test_summary_and_split_ending_inside_the_log_are_exactly_lifetimes(ids):
+    """Ids coded on every row (text remembered for the next step), the rows after the end left
+    out afterwards: the customers who buy only later are not in the summary."""
+    log = _ordered(LOGS[ids], "shuffled")
+    end = "2023-06-30"
+    got = rfm_summary(log, *ARGS, end)
+    again = rfm_summary(log, *ARGS, end)  # the second call reuses the first call's codes
+    split = calibration_and_holdout(log, *ARGS[:2], calibration_period_end="2023-03-31", observation_period_end=end,
+                                    monetary_value_col="amount")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = summary_data_from_transaction_data(log, *ARGS, observation_period_end=end)
+        want_split = calibration_and_holdout_data(log, *ARGS[:2], calibration_period_end="2023-03-31",
+                                                  observation_period_end=end, monetary_value_col="amount")
+    assert log.loc[log["order_ts"] > end, "customer_id"].nunique() > 100  # rows after the end
+    assert len(got) < log["customer_id"].nunique()  # customers who buy only later left out
+    pd.testing.assert_frame_equal(got, want[got.columns], check_exact=True, check_names=False)
+    pd.testing.assert_frame_equal(again, got, check_exact=True)
+    pd.testing.assert_frame_equal(split, want_split[split.columns], check_exact=True,
+                                  check_dtype=False, check_names=False)

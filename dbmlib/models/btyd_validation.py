@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
+from ..core.fast_text import factorize
 from ..core.progress import bar
 from .btyd_fit import distinct_rows
 from .clv import PurchaseModel, SpendModel, customer_lifetime_value
@@ -108,9 +111,11 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
     Expected = Σ over customers of E[X(t − first purchase)] (the model's population curve);
     actual counts repeat purchase days (several orders on one day count once, as the summary).
     """
-    ts = pd.to_datetime(transactions[datetime_col]).dt.normalize()
-    cid, _ = pd.factorize(transactions[customer_id_col])  # integer codes: fast de-duplication
-    df = pd.DataFrame({"cid": cid, "day": ts.to_numpy()}).drop_duplicates()
+    day = pd.to_datetime(transactions[datetime_col]).dt.normalize().to_numpy()
+    cid, _ = factorize(transactions[customer_id_col])  # integer codes: fast de-duplication
+    day_code, distinct_days = pd.factorize(day.view(np.int64))  # NaT is a value too, as in drop_duplicates
+    key = cid.astype(np.int64) * len(distinct_days) + day_code
+    df = pd.DataFrame({"cid": cid, "day": day})[~pd.Series(key).duplicated().to_numpy()]  # each first (cid, day)
     first_day = df.groupby("cid")["day"].transform("min")
     df = df[(first_day <= pd.Timestamp(calibration_end)).to_numpy()]  # the calibration cohort
     first_day = first_day[df.index]
@@ -126,8 +131,7 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
     for day in grid:
         age = ((day - births.index).days / days_per_time_unit).to_numpy(float)
         alive = age > 0
-        expected = float(np.sum(births.to_numpy()[alive]
-                                * model.expected_purchases_population(age[alive])))
+        expected = math.fsum(births.to_numpy()[alive] * model.expected_purchases_population(age[alive]))  # any order
         rows.append({"date": day, "actual": int(np.searchsorted(repeats, day.to_datetime64(), side="right")),
                      "expected": expected})
     out = pd.DataFrame(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.fast_text import positions
+from ..core.fast_text import factorize, positions
 
 __all__ = [
     "CATEGORICAL",
@@ -35,7 +35,7 @@ class OrderCodes:
     array operations instead of grouping ten million text ids again."""
 
     def __init__(self, transactions: pd.DataFrame):
-        customer, self.customers = pd.factorize(transactions["customer_id"], sort=True)
+        customer, self.customers = factorize(transactions["customer_id"], sort=True)  # shared with the summaries
         channel, self.channels = pd.factorize(transactions["channel"], sort=True)
         self.customer, self.channel = customer.astype(np.int64), channel.astype(np.int64)
         ts = pd.to_datetime(transactions["order_ts"])

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
+from ..core.fast_text import arrow_text, factorize
 
 __all__ = [
     "LIFECYCLE_STATES",
@@ -220,7 +221,11 @@ def _summary_table(p: _Pairs, uniques, end_idx: int, freq_multiplier: float, inc
 
 def _factorize(ids) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the ids and the sorted distinct ids. Integer ids in a compact range are coded
-    through a table indexed by id (no hashing, no sort)."""
+    through a table indexed by id (no hashing, no sort); a text column through
+    :func:`~dbmlib.core.fast_text.factorize` (remembered for the next step on the same orders)."""
+    if isinstance(ids, pd.Series) and arrow_text(ids) is not None:
+        codes, uniques = factorize(ids, sort=True)
+        return codes, np.asarray(uniques)
     ids = np.asarray(ids)
     if ids.dtype.kind in "iu" and len(ids):
         low, high = int(ids.min()), int(ids.max())
@@ -265,15 +270,15 @@ def rfm_summary(transactions: pd.DataFrame, customer_id_col: str = "customer_id"
     end = dates.max() if observation_period_end is None else pd.Timestamp(observation_period_end)
     period = _period_index(dates, time_unit)
     end_idx = _end_index(end, time_unit)
-    rows = [transactions[customer_id_col].to_numpy(), period, _ticks(dates),
+    codes, uniques = _factorize(transactions[customer_id_col])  # all rows: sorted codes keep their order in a subset
+    rows = [codes, period, _ticks(dates),
             transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None]
     keep = (period <= end_idx) & dates.notna().to_numpy()  # lifetimes: none after the end or undated
     if not keep.all():
         rows = [None if x is None else x[keep] for x in rows]
-    ids, period, ticks, money = rows
-    codes, uniques = _factorize(ids)
+    codes, period, ticks, money = rows
     pairs = _distinct_pairs(codes, period, money, ticks)
-    del rows, keep, ids, codes, period, ticks, money  # freed now: fresh memory costs page faults
+    del rows, keep, codes, period, ticks, money  # freed now: fresh memory costs page faults
     return _summary_table(pairs, uniques, end_idx, freq_multiplier, include_first_transaction,
                           customer_id_col)
 
@@ -318,7 +323,7 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
                          f"{pd.Timestamp(obs_end).date()}: the holdout period is empty",
                          expected="a shorter holdout or a later observation end")
     period = _period_index(dates, time_unit)
-    codes, uniques = _factorize(transactions[customer_id_col].to_numpy())
+    codes, uniques = _factorize(transactions[customer_id_col])
     money = transactions[monetary_value_col].to_numpy(dtype=float) if monetary_value_col else None
     cal_end_idx = _end_index(cal_end, time_unit)
     pairs = _distinct_pairs(codes[in_cal], period[in_cal], None if money is None else money[in_cal],
@@ -330,7 +335,7 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
     n_codes = len(uniques)
     freq_h = np.zeros(n_codes)
     freq_h[hold.customer] = hold.count
-    cal_codes = pd.Index(uniques).get_indexer(cal.index)
+    cal_codes = pairs.customer  # cal's rows: the calibration customers, in code order
     out = cal.copy()
     out["frequency_holdout"] = freq_h[cal_codes]
     if money is not None:
@@ -344,21 +349,30 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
 # ----------------------------------------------------------------- marketing RFM and segments
 def rfm_table(transactions: pd.DataFrame, as_of=None, *, customer_id_col: str = "customer_id",
               datetime_col: str = "order_ts", amount_col: str = "net_amount") -> pd.DataFrame:
-    """The marketing RFM view: days since last order, number of orders, revenue, per customer."""
+    """The marketing RFM view: days since last order, number of orders, revenue, per customer.
+
+    Grouped by integer codes of the ids (:func:`~dbmlib.core.fast_text.factorize`, shared with
+    the other steps on the same orders); revenue is pandas' group-by sum over the orders in
+    their order, so it equals a group-by on the ids to the last bit."""
     _check(transactions, [customer_id_col, datetime_col, amount_col])
     ts = pd.to_datetime(transactions[datetime_col])
     as_of = ts.max() if as_of is None else pd.Timestamp(as_of)
-    df = pd.DataFrame({"cid": transactions[customer_id_col].to_numpy(), "ts": ts.to_numpy(),
-                       "amount": transactions[amount_col].astype(float).to_numpy()})
-    df = df[df["ts"] <= as_of]
-    g = df.groupby("cid", sort=True)
+    codes, uniques = factorize(transactions[customer_id_col], sort=True)
+    keep = ((ts <= as_of).to_numpy() & (codes >= 0))
+    present = np.bincount(codes[keep], minlength=len(uniques)) > 0
+    code = (np.cumsum(present) - 1)[codes[keep]]  # codes of the customers with orders up to as_of
+    n = int(present.sum())
+    ticks, amount = ts.to_numpy()[keep], transactions[amount_col].astype(float).to_numpy()[keep]
+    first = np.full(n, np.iinfo(np.int64).max)
+    last = np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, code, ticks.view(np.int64))
+    np.maximum.at(last, code, ticks.view(np.int64))
     out = pd.DataFrame({
-        "first_purchase": g["ts"].min(),
-        "last_purchase": g["ts"].max(),
-        "orders": g.size().astype("int64"),
-        "revenue": g["amount"].sum().round(2),
-    })
-    out.index.name = customer_id_col
+        "first_purchase": first.view(ticks.dtype),
+        "last_purchase": last.view(ticks.dtype),
+        "orders": np.bincount(code, minlength=n).astype("int64"),
+        "revenue": _grouped(amount, code, n).sum().to_numpy().round(2),
+    }, index=pd.Index(pd.Index(uniques)[present], name=customer_id_col))
     out["recency_days"] = (as_of.normalize() - out["last_purchase"].dt.normalize()).dt.days
     out["tenure_days"] = (as_of.normalize() - out["first_purchase"].dt.normalize()).dt.days
     out["avg_order_value"] = (out["revenue"] / out["orders"]).round(2)
