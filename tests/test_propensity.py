@@ -173,3 +173,35 @@ def test_features_from_codes_equal_rfm_table_and_channel_shares():
         expected = reference(customers, tx, as_of)
         pd.testing.assert_frame_equal(features_as_of(customers, tx, as_of), expected, check_exact=True)
         pd.testing.assert_frame_equal(features_as_of(customers, codes, as_of), expected, check_exact=True)
+
+
+def test_campaign_rows_equal_the_inner_join_of_features_and_contacts(demo):
+    """The features of each campaign's contacted buyers, looked up by Arrow's hash, equal the
+    inner join they replaced — and a customer listed twice in one campaign still gets the
+    join's two rows."""
+    from dbmlib.models.training_sets import campaign_training_set, features_as_of
+
+    customers, tx, campaigns, contacts = demo
+
+    def reference(contacts):
+        parts = []
+        for camp in campaigns.itertuples():
+            rows = contacts[contacts["campaign_id"] == camp.campaign_id]
+            f = features_as_of(customers, tx, camp.start_date).join(
+                rows.set_index("customer_id")[["responded", "contacted"]], how="inner")
+            parts.append(f.assign(campaign_channel=camp.channel, campaign_id=camp.campaign_id))
+        data = pd.concat(parts)
+        y = data.pop("responded").astype(int)
+        return data.assign(contacted=data["contacted"].astype(bool)), y
+
+    twice = pd.concat([contacts, contacts[contacts["campaign_id"] == campaigns["campaign_id"].iloc[0]].head(7)],
+                      ignore_index=True)
+    sizes = []
+    for frame in (contacts, twice):
+        X, y = campaign_training_set(customers, tx, campaigns, frame, include_control=True)
+        want_X, want_y = reference(frame)
+        pd.testing.assert_frame_equal(X, want_X, check_exact=True)
+        pd.testing.assert_series_equal(y, want_y, check_exact=True)
+        assert len(X) > 1000 and (~X["contacted"]).sum() > 100  # treated and control rows
+        sizes.append(len(X))
+    assert 0 < sizes[1] - sizes[0] <= 7  # the repeated contacts who had bought: one more row each

@@ -24,6 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ..core.db import table_exists
+from ..core.grouping import by_codes
 from ..segment.baskets import lift_matrix
 from ..segment.margins import item_margin_rates, read_catalogue
 from ..segment.sale_codes import SaleCodes, read_sale_codes, sale_codes
@@ -104,8 +105,7 @@ def _pair_first(customer: np.ndarray, order: np.ndarray, ts: np.ndarray) -> tupl
 def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group code, the sum of ``values`` in line order: pandas' ``groupby().sum()`` (so the
     last bits equal a sum over text-keyed groups), keyed by a categorical to skip the hashing."""
-    keys = pd.Categorical.from_codes(groups, categories=pd.RangeIndex(n_groups))
-    return pd.Series(values).groupby(keys, observed=False).sum().to_numpy()
+    return by_codes(values, groups, n_groups).sum().to_numpy()
 
 
 def _latest_items(codes: SaleCodes, idx: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fast_text import factorize, positions
+from ..core.grouping import by_codes
 
 __all__ = [
     "CATEGORICAL",
@@ -63,14 +64,13 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
     np.minimum.at(first, cust, ts)
     np.maximum.at(last, cust, ts)
-    revenue = pd.Series(orders.amount[past]).groupby(  # pandas' sum in order, as rfm_table's groupby
-        pd.Categorical.from_codes(cust, categories=pd.RangeIndex(n)), observed=True).sum().round(2)
+    revenue = by_codes(orders.amount[past], cust, n).sum().to_numpy()[buyers].round(2)  # pandas' sum in order, as rfm_table's
     unit = np.datetime_data(orders.ts.dtype)[0]
     per_ns = int(np.timedelta64(1, unit).astype("timedelta64[ns]").astype(np.int64))
     day = _DAY_NS // per_ns if per_ns <= _DAY_NS else 1
     rfm = pd.DataFrame({
         "first_purchase": first[buyers].view(orders.ts.dtype), "last_purchase": last[buyers].view(orders.ts.dtype),
-        "orders": np.bincount(cust, minlength=n)[buyers].astype("int64"), "revenue": revenue.to_numpy(),
+        "orders": np.bincount(cust, minlength=n)[buyers].astype("int64"), "revenue": revenue,
     }, index=pd.Index(orders.customers[buyers], name="customer_id"))
     today = np.datetime64(as_of.normalize().to_datetime64(), unit).astype(np.int64)
     rfm["recency_days"] = (today - (last[buyers] // day) * day) // day
@@ -84,10 +84,19 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     names = [str(c) for c in orders.channels[present]]
     for ch in ("web", "store", "catalogue", "phone"):
         rfm[f"share_{ch}"] = shares[:, names.index(ch)] if ch in names else 0.0
-    demo = customers.reindex(rfm.index)
+    row = _rows_of(rfm.index, customers.index)  # each buyer's row of the customers (−1: none)
     for col_name in CATEGORICAL:
-        rfm[col_name] = demo[col_name].astype("string").fillna("unknown") if col_name in demo else "unknown"
+        rfm[col_name] = (pd.Series(customers[col_name].astype("string").array.take(row, allow_fill=True), index=rfm.index)
+                         .fillna("unknown") if col_name in customers else "unknown")
     return rfm
+
+
+def _rows_of(ids: pd.Index, index: pd.Index) -> np.ndarray:
+    """Position of each of ``ids`` in the unique ``index`` (−1: absent), as ``reindex`` finds
+    them (Arrow's hash for text)."""
+    if not index.is_unique:
+        raise ValueError("cannot reindex on an axis with duplicate labels: the customers' ids must be unique")
+    return positions(ids.to_series(), index)
 
 
 def channel_shares(transactions: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -132,8 +141,7 @@ def campaign_training_set(customers, transactions, campaigns, contacts, *,
         rows = contacts[contacts["campaign_id"] == camp.campaign_id]
         if not include_control:
             rows = rows[rows["contacted"].astype(bool)]
-        f = features_as_of(customers, orders, camp.start_date)
-        f = f.join(rows.set_index("customer_id")[["responded", "contacted"]], how="inner")
+        f = _with_outcomes(features_as_of(customers, orders, camp.start_date), rows)
         f["campaign_channel"] = camp.channel
         f["campaign_id"] = camp.campaign_id
         parts.append(f)
@@ -145,6 +153,21 @@ def campaign_training_set(customers, transactions, campaigns, contacts, *,
     if y.nunique() < 2:
         raise ValueError("past campaigns have only one outcome (all or no responses)")
     return data, y
+
+
+def _with_outcomes(features: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The buyers among a campaign's contact ``rows``, in the features' order, with the rows'
+    ``responded`` and ``contacted``: ``features.join(rows.set_index("customer_id"), how="inner")``,
+    through Arrow's hash lookup when each customer is contacted once (as they are)."""
+    outcomes = rows.set_index("customer_id")[["responded", "contacted"]]
+    if outcomes.index.has_duplicates:
+        return features.join(outcomes, how="inner")
+    pos = positions(features.index.to_series(), outcomes.index)
+    keep = pos >= 0
+    out = features[keep]
+    for col in outcomes:
+        out[col] = outcomes[col].iloc[pos[keep]].array
+    return out
 
 
 def response_training_set(customers, transactions, campaigns, contacts) -> tuple[pd.DataFrame, pd.Series]:
