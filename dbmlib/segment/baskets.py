@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.db import read_frame, registered
+from ..core.fast_text import positions
+from ..core.grouping import TABLE_LIMIT, by_codes, distinct_codes
 
 __all__ = ["adoption_sequence", "association_rules_table", "basket_counts", "basket_keys_sql", "basket_matrix",
            "basket_matrix_sql", "category_mix", "category_summary", "lift_matrix", "pair_rules_sql", "read_order_lines",
@@ -61,13 +63,22 @@ def _as_codes(order_lines, level: str, extra=()):
     return order_lines if isinstance(order_lines, SaleCodes) else sale_codes(order_lines, level, extra)
 
 
-def _distinct(key: np.ndarray, size: int | None = None) -> np.ndarray:
-    """The sorted distinct values of a non-negative integer ``key`` (a bincount when its range
-    ``size`` is small, else a sort: both far faster than hashing ten million keys)."""
-    if size is not None and size <= 50_000_000:
-        return np.flatnonzero(np.bincount(key, minlength=size))
-    key = np.sort(key)
-    return key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+def _repeat_pairs(codes, both: np.ndarray, n_cust: int, n_ord: int) -> np.ndarray:
+    """The sorted keys item × ``n_cust`` + customer of the (item, customer) pairs bought in more
+    than one order, among the lines ``both`` (with a customer and an order id). When every
+    order has one customer (the usual case), a pair's orders are its distinct (item, order)
+    pairs: counted with marks and a bincount instead of a sort of (item, customer, order)."""
+    item, customer, order = codes.item[both], codes.customer[both], codes.order[both]
+    k = codes.n_items
+    owner = np.full(n_ord, -1, np.int64)
+    owner[order] = customer
+    if k * n_cust <= TABLE_LIMIT and (owner[order] == customer).all():  # one customer per order
+        orders = distinct_codes(item * n_ord + order, k * n_ord)
+        per_pair = np.bincount((orders // n_ord) * n_cust + owner[orders % n_ord], minlength=k * n_cust)
+        return np.flatnonzero(per_pair > 1)
+    of_pair = distinct_codes((item * n_cust + customer) * n_ord + order) // n_ord
+    first = np.r_[True, of_pair[1:] != of_pair[:-1]] if len(of_pair) else np.zeros(0, bool)
+    return of_pair[first][np.bincount(np.cumsum(first) - 1) > 1]
 
 
 def category_summary(order_lines, level: str = "category") -> pd.DataFrame:
@@ -84,11 +95,9 @@ def category_summary(order_lines, level: str = "category") -> pd.DataFrame:
     def per_item(keys, width):  # distinct keys (item × width + …) per item present
         return np.bincount(keys // width, minlength=k)[present]
 
-    pairs = _distinct(codes.item[has_c] * n_cust + codes.customer[has_c], k * n_cust)  # (item, customer)
-    orders = _distinct(codes.item[has_o] * n_ord + codes.order[has_o])  # (item, order)
-    of_pair = _distinct((codes.item[both] * n_cust + codes.customer[both]) * n_ord + codes.order[both]) // n_ord
-    first = np.r_[True, of_pair[1:] != of_pair[:-1]] if len(of_pair) else np.zeros(0, bool)
-    repeat = of_pair[first][np.bincount(np.cumsum(first) - 1) > 1]  # (item, customer) with 2+ orders
+    pairs = distinct_codes(codes.item[has_c] * n_cust + codes.customer[has_c], k * n_cust)  # (item, customer)
+    orders = distinct_codes(codes.item[has_o] * n_ord + codes.order[has_o], k * n_ord)  # (item, order)
+    repeat = _repeat_pairs(codes, both, n_cust, n_ord)  # (item, customer) with 2+ orders
     per = pd.DataFrame({"revenue": codes.item_sums(codes.amount).to_numpy(), "customers": per_item(pairs, n_cust),
                         "orders": per_item(orders, n_ord)}, index=pd.Index(codes.items[present], name="item"))
     with np.errstate(invalid="ignore", divide="ignore"):  # an item bought only without a customer id: NaN
@@ -105,14 +114,14 @@ def category_mix(order_lines, groups: pd.Series, level: str = "category") -> pd.
     ``order_lines``: a DataFrame of order lines or their
     :class:`~dbmlib.segment.sale_codes.SaleCodes` at ``level``."""
     codes = _as_codes(order_lines, level)
-    of_customer = groups.set_axis(groups.index.astype(str)).reindex(codes.customers.astype(str))
-    group, names = pd.factorize(of_customer, sort=True)
+    group, names = pd.factorize(groups, sort=True)  # the group of each customer id (Arrow's hash lookup)
+    of_customer = positions(pd.Series(codes.customers.astype(str)), groups.index.astype(str))
+    group = np.append(group, -1)[of_customer]  # −1: not in ``groups`` or no group
     line_group = np.where(codes.customer >= 0, np.append(group, -1)[codes.customer], -1)
     keep = line_group >= 0
     key = line_group[keep] * codes.n_items + codes.item[keep]
-    sums = pd.Series(codes.amount[keep]).groupby(  # pandas' sum over the lines in their order, as before
-        pd.Categorical.from_codes(key, categories=pd.RangeIndex(max(len(names), 1) * codes.n_items)),
-        observed=True).sum()
+    sums = by_codes(codes.amount[keep], key, max(len(names), 1) * codes.n_items,  # pandas' sum in line order
+                    observed=True).sum()
     cells = sums.index.to_numpy().astype(np.int64)
     small = pd.DataFrame({"group": names.take(cells // codes.n_items), "item": codes.items[cells % codes.n_items],
                           "amount": sums.to_numpy()})
@@ -131,11 +140,19 @@ def adoption_sequence(order_lines, level: str = "category") -> pd.DataFrame:
     never = np.iinfo(np.int64).max  # a missing timestamp sorts last, as NaT does
     ts = np.where(np.isnat(codes.ts[has]), never, codes.ts[has].view(np.int64))
     key = codes.customer[has] * codes.n_items + codes.item[has]
-    order = np.argsort(key, kind="stable")
-    key, ts = key[order], ts[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
-    first_ts = np.minimum.reduceat(ts, starts) if len(starts) else ts  # (customer, item): first purchase
-    cust, item = key[starts] // max(codes.n_items, 1), key[starts] % max(codes.n_items, 1)
+    size = codes.n_customers * codes.n_items
+    if size <= TABLE_LIMIT // 8:  # (customer, item): first purchase, in a table indexed by the key (≤ 128 MB)
+        first_ts = np.full(size, never)
+        np.minimum.at(first_ts, key, ts)
+        key = distinct_codes(key, size)
+        first_ts = first_ts[key]
+    else:
+        order = np.argsort(key, kind="stable")
+        key, ts = key[order], ts[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+        first_ts = np.minimum.reduceat(ts, starts) if len(starts) else ts
+        key = key[starts]
+    cust, item = key // max(codes.n_items, 1), key % max(codes.n_items, 1)
     by_time = np.lexsort((item, first_ts, cust))  # by customer, first purchase, item
     cust, item, first_ts = cust[by_time], item[by_time], first_ts[by_time]
     a = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else np.zeros(0, np.int64)
@@ -195,10 +212,10 @@ def basket_counts(order_lines, level: str = "category", by: str = "order") -> tu
     codes = _as_codes(order_lines, level)
     key = codes.order if by == "order" else codes.customer
     has = key >= 0
-    pairs = _distinct(key[has] * codes.n_items + codes.item[has])
-    baskets = pairs // max(codes.n_items, 1)
-    starts = np.r_[True, baskets[1:] != baskets[:-1]] if len(baskets) else np.zeros(0, bool)
-    return int(starts.sum()), int((np.bincount(np.cumsum(starts) - 1) > 1).sum()) if len(baskets) else 0
+    n_keys = int(key.max(initial=-1)) + 1
+    pairs = distinct_codes(key[has] * codes.n_items + codes.item[has], n_keys * codes.n_items)
+    items_per_basket = np.bincount(pairs // max(codes.n_items, 1), minlength=n_keys)
+    return int((items_per_basket > 0).sum()), int((items_per_basket > 1).sum())
 
 
 def basket_matrix_sql(con, table: str = "order_lines", *, level: str = "category", by: str = "order",
@@ -249,7 +266,7 @@ def lift_matrix(baskets) -> pd.DataFrame:
         col_of = np.full(baskets.n_items, -1, np.int64)
         col_of[cols] = np.arange(len(cols))
         cells = np.unique(baskets.customer[has] * len(cols) + col_of[baskets.item[has]]) if len(cols) > 200 else \
-            _distinct(baskets.customer[has] * len(cols) + col_of[baskets.item[has]], baskets.n_customers * len(cols))
+            distinct_codes(baskets.customer[has] * len(cols) + col_of[baskets.item[has]], baskets.n_customers * len(cols))
         o = csr_matrix((np.ones(len(cells)), (cells // max(len(cols), 1), cells % max(len(cols), 1))),
                        shape=(baskets.n_customers, len(cols)))
         pair = (o.T @ o).toarray()
@@ -285,10 +302,12 @@ def association_rules_table(baskets: pd.DataFrame, *, min_support: float = 0.01,
 
 
 def pair_rules_sql(con, table: str = "order_lines", *, level: str = "category", by: str = "order",
-                   min_support: float = 0.01, min_lift: float = 1.0) -> pd.DataFrame:
+                   min_support: float = 0.01, min_lift: float = 1.0, multi_only: bool = False) -> pd.DataFrame:
     """Two-item rules (A → B) computed in DuckDB from pair counts over the clean ``table``:
     the same support, confidence, lift and conviction as :func:`association_rules_table` at
-    ``max_len=2``, without building a basket matrix (for ten million lines)."""
+    ``max_len=2``, without building a basket matrix (for ten million lines). ``multi_only``
+    pairs only the baskets holding more than one item (the same rules; faster where most
+    baskets hold one, as orders do)."""
     if level not in _LEVELS or by not in ("order", "customer"):
         raise ValueError(f"level must be one of {list(_LEVELS)} and by 'order' or 'customer', got {level!r}, {by!r}")
     col = _LEVELS[level]
@@ -297,10 +316,13 @@ def pair_rules_sql(con, table: str = "order_lines", *, level: str = "category", 
         WITH b AS (SELECT DISTINCT "{key}" AS k, CAST("{col}" AS VARCHAR) AS item FROM "{table}"
                    WHERE returned_order_id IS NULL AND amount > 0 AND "{col}" IS NOT NULL AND "{key}" IS NOT NULL
                      AND CAST("{col}" AS VARCHAR) NOT IN ('unknown', 'mixed', '')),
-             n AS (SELECT count(DISTINCT k) AS n FROM b),
+             per AS (SELECT k, count(*) AS items FROM b GROUP BY k),
+             n AS (SELECT count(*) AS n FROM per),
              single AS (SELECT item, count(*) / (SELECT n FROM n) AS s FROM b GROUP BY item),
+             m AS ({"SELECT b.k, b.item FROM b JOIN per ON per.k = b.k WHERE per.items > 1" if multi_only else
+                    "SELECT * FROM b"}),
              pair AS (SELECT x.item AS a, y.item AS c, count(*) / (SELECT n FROM n) AS s
-                      FROM b x JOIN b y ON x.k = y.k AND x.item <> y.item GROUP BY ALL)
+                      FROM m x JOIN m y ON x.k = y.k AND x.item <> y.item GROUP BY ALL)
         SELECT p.a AS antecedent, p.c AS consequent, p.s AS support, p.s / sa.s AS confidence,
                p.s / (sa.s * sc.s) AS lift,
                CASE WHEN p.s / sa.s >= 1 THEN 'inf'::DOUBLE ELSE (1 - sc.s) / (1 - p.s / sa.s) END AS conviction,

@@ -23,8 +23,8 @@ def customer_features(customers: pd.DataFrame, transactions: pd.DataFrame, as_of
     scores = rfm_scores(rfm)
     out = customers.reindex(customers.index.union(rfm.index))
     out.index.name = "customer_id"
-    out = out.join(rfm).join(scores)
-    out["lifecycle"] = lifecycle(out.index, rfm, **lifecycle_thresholds)
+    out = out.join(pd.concat([rfm, scores], axis=1))  # one alignment on the (shared) index of rfm
+    out["lifecycle"] = lifecycle(out.index, out, **lifecycle_thresholds)  # out holds rfm reindexed to out.index
     out["segment"] = out["segment"].cat.add_categories(["Prospect"]).fillna("Prospect")
     out[["orders", "revenue"]] = out[["orders", "revenue"]].fillna(0)
     for col in ("r_score", "f_score", "m_score", "fm_score", "orders", "recency_days", "tenure_days"):

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..core.errors import InputError
 from ..core.fast_text import arrow_text, factorize
+from ..core.grouping import by_codes
 
 __all__ = [
     "LIFECYCLE_STATES",
@@ -131,14 +132,6 @@ def _kahan_sums(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> 
     return comp
 
 
-def _grouped(values: np.ndarray, codes: np.ndarray, n_groups: int):
-    """pandas' group-by of ``values`` by integer ``codes`` (as categorical codes: no hashing).
-    Sums and means left to pandas add exactly as lifetimes' group-bys add (compensated, or
-    ``ufunc.reduceat`` over sorted groups without NaN in recent pandas)."""
-    groups = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(n_groups), validate=False)
-    return pd.Series(values).groupby(groups, observed=False)
-
-
 class _Pairs(NamedTuple):
     """The distinct (customer, period) pairs of a log, sorted by customer then period."""
 
@@ -181,7 +174,7 @@ def _distinct_pairs(codes: np.ndarray, period: np.ndarray, money: np.ndarray | N
             pair = np.repeat(np.arange(len(big)), n_rows)
             when = ticks[rows if order is None else order[rows]]
             rows = rows[np.lexsort((m[rows], when, pair))]
-            big_money = _grouped(m[rows], pair, len(big)).sum().to_numpy()
+            big_money = by_codes(m[rows], pair, len(big)).sum().to_numpy()
         order = None  # freed before the sums are allocated
         pair_money = np.add.reduceat(m, starts) if len(m) else m.copy()  # 1 or 2 rows: any order
         if len(big):
@@ -211,7 +204,7 @@ def _summary_table(p: _Pairs, uniques, end_idx: int, freq_multiplier: float, inc
     if p.money is not None:
         if include_first:  # no blanks: pandas' group-by sum picks its own summation
             pair_customer = np.repeat(np.arange(len(p.customer)), p.count)
-            sums = _grouped(p.money, pair_customer, len(p.customer)).sum().to_numpy()
+            sums = by_codes(p.money, pair_customer, len(p.customer)).sum().to_numpy()
         else:  # the first period blanked (NaN): pandas' compensated kernel, done here
             sums = _kahan_sums(p.money, p.starts + 1, frequency)  # 0 without repeats
         np.divide(sums, np.maximum(frequency, 1), out=table[:, 3])
@@ -339,7 +332,7 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
     out = cal.copy()
     out["frequency_holdout"] = freq_h[cal_codes]
     if money is not None:
-        mean = _grouped(money[hold_mask], codes[hold_mask], n_codes).mean().to_numpy()[cal_codes]
+        mean = by_codes(money[hold_mask], codes[hold_mask], n_codes).mean().to_numpy()[cal_codes]
         out["monetary_value_holdout"] = np.where(np.isnan(mean), 0.0, mean)  # as lifetimes
     periods = (pd.Period(obs_end, time_unit) - pd.Period(cal_end, time_unit)).n
     out["duration_holdout"] = float(periods / freq_multiplier)
@@ -371,7 +364,7 @@ def rfm_table(transactions: pd.DataFrame, as_of=None, *, customer_id_col: str = 
         "first_purchase": first.view(ticks.dtype),
         "last_purchase": last.view(ticks.dtype),
         "orders": np.bincount(code, minlength=n).astype("int64"),
-        "revenue": _grouped(amount, code, n).sum().to_numpy().round(2),
+        "revenue": by_codes(amount, code, n).sum().to_numpy().round(2),
     }, index=pd.Index(pd.Index(uniques)[present], name=customer_id_col))
     out["recency_days"] = (as_of.normalize() - out["last_purchase"].dt.normalize()).dt.days
     out["tenure_days"] = (as_of.normalize() - out["first_purchase"].dt.normalize()).dt.days
