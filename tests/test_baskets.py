@@ -316,3 +316,41 @@ def test_product_tables_from_codes_equal_the_pandas_computation_exactly():
                             item_margin_rates(lines, catalogue, "product")).rename_axis("product_id")
     for given in (prod, lines):
         pd.testing.assert_frame_equal(product_summary(given, catalogue), expected, check_exact=True)
+
+
+def test_order_codes_by_runs_equal_the_codes_of_the_ids(monkeypatch):
+    """Orders whose lines sit together are coded by runs of their hashes — exactly the codes of
+    the ids in order of appearance; interleaved orders, a missing order id or a shared hash
+    take the hashing path, with the same codes."""
+    import importlib
+
+    from dbmlib.segment.sale_codes import read_sale_codes
+
+    module = importlib.import_module("dbmlib.segment.sale_codes")
+    used = []
+    real = module._run_codes
+    monkeypatch.setattr(module, "_run_codes", lambda *a: used.append(real(*a) is not None) or real(*a))
+    rng = np.random.default_rng(7)
+    order = np.sort(rng.integers(0, 400, 1500))  # an order's lines together, orders in load order
+    lines = pd.DataFrame({"order_id": [f"O{o:04d}" for o in order], "customer_id": [f"c{o % 90:03d}" for o in order],
+                          "order_ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(order, unit="h"),
+                          "category": rng.choice(list("ABC"), len(order)), "product_id": None,
+                          "amount": np.round(rng.gamma(2.0, 10.0, len(order)), 2), "returned_order_id": None})
+    shuffled = lines.sample(frac=1.0, random_state=3, ignore_index=True)
+    no_id = lines.assign(order_id=lines["order_id"].where(np.arange(len(lines)) != 700, None))
+    for frame, runs in ((lines, True), (shuffled, False), (no_id, False)):
+        con = duckdb.connect()
+        con.register("order_lines", frame)
+        used.clear()
+        codes = read_sale_codes(con, "category")
+        want = pd.factorize(frame["order_id"], sort=False)[0]
+        if frame["order_id"].notna().all():
+            np.testing.assert_array_equal(codes.order, want)
+        else:  # the same orders (the missing id's hash keeps a code number unused)
+            np.testing.assert_array_equal(codes.order < 0, want < 0)
+            np.testing.assert_array_equal(pd.factorize(codes.order[want >= 0])[0], want[want >= 0])
+        assert used == [runs] and len(np.unique(codes.order[codes.order >= 0])) == frame["order_id"].nunique() > 300
+        np.testing.assert_array_equal(codes.order_id(np.arange(5)), frame["order_id"].to_numpy(object)[:5])
+    assert module._run_codes(np.array([5, 5, 9, 3], np.uint64), np.zeros(4, bool), 4, 3) is None  # shared hash
+    assert module._run_codes(np.array([5, 9, 5], np.uint64), np.zeros(3, bool), 2, 2) is None  # order split
+    assert module._run_codes(np.array([5, 5, 9], np.uint64), np.zeros(3, bool), 2, 2).tolist() == [0, 0, 1]

@@ -78,6 +78,17 @@ def _codes(values: pd.Series, sort: bool = True) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), pd.Index(uniques)
 
 
+def _run_codes(hashes: np.ndarray, no_order: np.ndarray, distinct: int, distinct_hashes: int) -> np.ndarray | None:
+    """Order codes by runs of equal hashes — the codes ``pd.factorize(hashes, sort=False)``
+    gives, without hashing ten million keys again — when they are exact: every line has an
+    order id, no two ids share a hash and each hash forms one run (an order's lines are
+    together, as exports write them). ``None`` otherwise."""
+    if no_order.any() or distinct != distinct_hashes or not len(hashes):
+        return None
+    codes = np.cumsum(np.r_[True, hashes[1:] != hashes[:-1]]) - 1
+    return codes if codes[-1] + 1 == distinct_hashes else None
+
+
 def _build(level, frame: pd.DataFrame, order_codes, order_id, extra_cols) -> SaleCodes:
     customer, customers = _codes(frame["customer_id"])
     item, items = _codes(frame["item"])
@@ -121,10 +132,15 @@ def read_sale_codes(con, level: str = "category", table: str = "order_lines", ex
     frame = read_frame(con, f"""SELECT customer_id, hash(order_id) AS order_hash, order_id IS NULL AS no_order,
                                        {ts}, amount, CAST("{col}" AS VARCHAR) AS item{extras}
                                 FROM "{table}" WHERE {where}""")
-    hashed, uniques = _codes(frame["order_hash"], sort=False)
-    hashed[frame["no_order"].to_numpy(bool)] = -1
-    distinct = con.execute(f'SELECT count(DISTINCT order_id) FROM "{table}" WHERE {where}').fetchall()[0][0]
-    if distinct != int((np.bincount(hashed[hashed >= 0], minlength=len(uniques)) > 0).sum()):
+    distinct, distinct_hashes = con.execute(f'SELECT count(DISTINCT order_id), count(DISTINCT hash(order_id)) '
+                                            f'FILTER (order_id IS NOT NULL) FROM "{table}" WHERE {where}').fetchall()[0]
+    hashed = _run_codes(frame["order_hash"].to_numpy(), frame["no_order"].to_numpy(bool), distinct, distinct_hashes)
+    collided = False
+    if hashed is None:
+        hashed, uniques = _codes(frame["order_hash"], sort=False)
+        hashed[frame["no_order"].to_numpy(bool)] = -1
+        collided = distinct != int((np.bincount(hashed[hashed >= 0], minlength=len(uniques)) > 0).sum())
+    if collided:
         ids = read_frame(con, f'SELECT order_id FROM "{table}" WHERE {where}')["order_id"]  # a hash collision
         codes, _ = _codes(ids, sort=False)
         texts = ids.to_numpy(object)
