@@ -323,7 +323,7 @@ def _clean_customers(raw, cfg, lg, reference, readings):
            "policy: no consent")
     consent = consent.fillna(False).astype(bool)
     # test / internal accounts
-    domain = email.str.split("@").str[-1]
+    domain = email.astype("string").str.replace(r"(?s)^.*@", "", regex=True)  # after the last @ (Arrow's regex)
     test = (domain.isin(list(cfg.internal_domains)).fillna(False)
             | first.str.lower().str.match(cfg.test_name_pattern).fillna(False)).to_numpy(bool)
     lg.add("customers", "test_account", "rejected", c, test & ~rejected, "customer_id",
