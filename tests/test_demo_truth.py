@@ -152,3 +152,23 @@ def test_rate_effects_with_truth_marks_levels_without_a_planted_value(tmp_path):
     assert table["planted"].round(4).tolist()[1] == round(float(np.exp(-0.4)), 4) and np.isnan(table["planted"].iloc[0])
     assert table["planted_inside"].iloc[1] == True and pd.isna(table["planted_inside"].iloc[0])  # noqa: E712
     assert list(rate_effects_with_truth(Fitted(), None).columns) == ["rate_multiplier", "low", "high"]
+
+
+def test_customer_sample_draws_from_the_sorted_ids_as_text():
+    """The seeded sample of customers is drawn from the distinct ids as sorted text — read
+    from the remembered codes for Arrow text, sorted afresh for other ids or a missing one."""
+    from dbmlib.core.fast_text import isin
+    from dbmlib.demo.truth import _customer_sample
+
+    rng = np.random.default_rng(5)
+    raw = rng.integers(0, 300, 3000)
+    for ids in (pd.Series([f"C{i}" for i in raw], dtype="str"), pd.Series(raw), pd.Series([f"C{i}" for i in raw], dtype=object),
+                pd.Series([None if i == 7 else f"C{i}" for i in raw], dtype="str")):
+        tx = pd.DataFrame({"customer_id": ids, "x": np.arange(len(ids))})
+        text = np.sort(pd.unique(tx["customer_id"].dropna()).astype(str))  # the draw as it always was, on the text
+        picked = np.random.default_rng(2).choice(text, 50, replace=False)
+        want = tx[isin(tx["customer_id"].astype(str), picked)]
+        got = _customer_sample(tx, "customer_id", 50, seed=2)
+        pd.testing.assert_frame_equal(got, want)
+        assert got["customer_id"].nunique() == 50  # integer ids too (none before); a missing id is no customer
+        assert _customer_sample(tx, "customer_id", 10_000, seed=2) is tx  # no more customers than that: all

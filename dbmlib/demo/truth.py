@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
-from ..core.fast_text import isin
+from ..core.fast_text import arrow_text, factorize, isin
 from ..models.btyd_validation import bootstrap_params
 from ..models.clv import PurchaseModel
 from ..models.scoring import truth_comparison
@@ -146,10 +146,8 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
     unknown = set(variants or []) - set(VARIANTS)
     if unknown:
         raise ValueError(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
-    ids = pd.unique(transactions[customer_id_col])
-    if max_customers is not None and len(ids) > max_customers:
-        keep = np.random.default_rng(seed).choice(np.sort(ids.astype(str)), max_customers, replace=False)
-        transactions = transactions[isin(transactions[customer_id_col], keep)]
+    if max_customers is not None:
+        transactions = _customer_sample(transactions, customer_id_col, max_customers, seed)
     natural, removed = natural_purchases(transactions, campaigns, campaign_truth,
                                          customer_id_col=customer_id_col, datetime_col=datetime_col)
     end = pd.Timestamp(observation_end).normalize()
@@ -173,6 +171,23 @@ def truth_recovery(transactions: pd.DataFrame, campaigns: pd.DataFrame, truth: d
         table["orders_removed"] = removed if v["natural"] else 0
         rows.append(table.reset_index())
     return pd.concat(rows, ignore_index=True)
+
+
+def _customer_sample(transactions: pd.DataFrame, customer_id_col: str, max_customers: int, seed: int) -> pd.DataFrame:
+    """The orders of a seeded sample of ``max_customers`` customers, drawn from the ids in the
+    order of their text (all the orders when there are no more customers than that). The sorted ids
+    are the codes :func:`~dbmlib.core.fast_text.factorize` remembers for the stage's orders."""
+    column = transactions[customer_id_col]
+    codes, uniques = factorize(column) if arrow_text(column) is not None else (None, None)
+    if codes is not None and not (codes < 0).any():  # text ids, none missing: sorted already
+        ids = np.asarray(uniques, str)
+    else:  # the ids themselves (an integer id is not its text), in the order of their text; no missing id
+        ids = np.asarray(pd.unique(column.dropna()), dtype=object)
+        ids = ids[np.argsort(ids.astype(str), kind="stable")]
+    if len(ids) <= max_customers:
+        return transactions
+    keep = np.random.default_rng(seed).choice(ids, max_customers, replace=False)
+    return transactions[isin(transactions[customer_id_col], keep)]
 
 
 def generated_ids(ids: pd.Index, truth: pd.DataFrame, id_map: pd.DataFrame | None = None) -> np.ndarray:
