@@ -64,6 +64,39 @@ def test_cumulative_tracking(cdnow):
     assert set(track["period"]) == {"calibration", "holdout"}
 
 
+def test_tracking_on_codes_equals_the_group_by_version(cdnow):
+    """The tracking's cohort, births and repeat days from integer codes equal the drop-duplicates
+    and group-by version it replaced — with text ids, a missing id, undated orders and several
+    orders a day; and its expected line is an exact sum (the same in any order)."""
+    import math
+
+    tx, _, _, model = cdnow
+    tx = tx.assign(customer_id="C" + tx["customer_id"].astype(str), order_date=pd.to_datetime(tx["order_date"]))
+    tx.loc[tx.index[::97], "order_date"] = pd.NaT
+    tx.loc[tx.index[5::101], "customer_id"] = None
+    tx.loc[tx.index[3::89], "order_date"] += pd.Timedelta(hours=5)  # a second order on some days
+
+    def reference(tx):
+        day = tx["order_date"].dt.normalize().to_numpy()
+        cid, _ = pd.factorize(tx["customer_id"])
+        df = pd.DataFrame({"cid": cid, "day": day}).drop_duplicates()
+        first_day = df.groupby("cid")["day"].transform("min")
+        df = df[(first_day <= pd.Timestamp(CAL_END)).to_numpy()]
+        first_day = first_day[df.index]
+        first = df.groupby("cid")["day"].min()
+        return np.sort(df.loc[(df["day"] > first_day).to_numpy(), "day"].to_numpy()), first.value_counts()
+
+    repeats, births = reference(tx)
+    track = cumulative_tracking(model, tx, customer_id_col="customer_id", datetime_col="order_date",
+                                calibration_end=CAL_END, observation_end=OBS_END, days_per_time_unit=7)
+    for _, row in track.iterrows():
+        assert row["actual"] == np.searchsorted(repeats, row["date"].to_datetime64(), side="right")
+        age = ((row["date"] - births.index).days / 7).to_numpy(float)
+        alive = age > 0
+        assert row["expected"] == math.fsum(births.to_numpy()[alive] * model.expected_purchases_population(age[alive]))
+    assert track["date"].iloc[0] == births.index.min() + pd.Timedelta(days=7) and track["actual"].iloc[-1] > 1000
+
+
 def test_bootstrap_is_seeded_and_brackets_the_fit(cdnow):
     _, _, cal, model = cdnow
     params, interval = bootstrap_clv(cal, n_boot=8, seed=3, days_per_time_unit=7)

@@ -112,21 +112,23 @@ def cumulative_tracking(model: PurchaseModel, transactions: pd.DataFrame, *, cus
     actual counts repeat purchase days (several orders on one day count once, as the summary).
     """
     day = pd.to_datetime(transactions[datetime_col]).dt.normalize().to_numpy()
-    cid, _ = factorize(transactions[customer_id_col])  # integer codes: fast de-duplication
-    day_code, distinct_days = pd.factorize(day.view(np.int64))  # NaT is a value too, as in drop_duplicates
-    key = cid.astype(np.int64) * len(distinct_days) + day_code
-    df = pd.DataFrame({"cid": cid, "day": day})[~pd.Series(key).duplicated().to_numpy()]  # each first (cid, day)
-    first_day = df.groupby("cid")["day"].transform("min")
-    df = df[(first_day <= pd.Timestamp(calibration_end)).to_numpy()]  # the calibration cohort
-    first_day = first_day[df.index]
-    first = df.groupby("cid")["day"].min()
-    repeats = np.sort(df.loc[(df["day"] > first_day).to_numpy(), "day"].to_numpy())
-    start = first.min()
+    cid, ids = factorize(transactions[customer_id_col])
+    code = cid.astype(np.int64) + 1  # 0: the orders without an id, one customer of their own (as a group-by)
+    dated, ticks = ~np.isnat(day), day.view(np.int64)
+    first = np.full(len(ids) + 1, np.iinfo(np.int64).max)  # each customer's first day (none: never)
+    np.minimum.at(first, code[dated], ticks[dated])
+    cal = np.datetime64(pd.Timestamp(calibration_end)).astype(day.dtype).view(np.int64)
+    later = np.flatnonzero(dated & (ticks > first[code]) & (first[code] <= cal))  # the cohort's later days
+    day_code, _ = pd.factorize(ticks[later])
+    once = ~pd.Series(code[later] * (int(day_code.max(initial=0)) + 1) + day_code).duplicated().to_numpy()
+    repeats = np.sort(day[later][once])  # each (customer, day) once
+    born, n_born = np.unique(first[first <= cal], return_counts=True)
+    births = pd.Series(n_born, index=pd.DatetimeIndex(born.view(day.dtype)))
+    start = births.index.min()
     grid = pd.date_range(start + pd.Timedelta(days=step_days), pd.Timestamp(observation_end),
                          freq=f"{step_days}D")
     if grid[-1] != pd.Timestamp(observation_end):  # always end on the last observed day
         grid = grid.append(pd.DatetimeIndex([pd.Timestamp(observation_end)]))
-    births = first.value_counts()
     rows = []
     for day in grid:
         age = ((day - births.index).days / days_per_time_unit).to_numpy(float)
