@@ -51,10 +51,11 @@ def read_inputs(con) -> tuple[pd.DataFrame, ...]:
     -------
     tuple
         ``(customers, transactions, features, scores, campaigns, contacts)``: clean customers
-        (indexed by id) and orders, ``customer_features`` and ``scores`` (indexed by id), and
-        the campaign history (campaigns by start date, every contact row).
+        (indexed by id) and orders (customer, time, net amount, channel), ``customer_features``
+        and ``scores`` (indexed by id), and the campaign history (campaigns by start date,
+        every contact row).
     """
-    customers, tx = read_clean(con)
+    customers, tx = read_clean(con, ["customer_id", "order_ts", "net_amount", "channel"])  # what 05 uses
     feat = read_frame(con, "SELECT * FROM customer_features").set_index("customer_id")
     scores = read_frame(con, "SELECT * FROM scores").set_index("customer_id")
     campaigns = con.execute("SELECT * FROM campaigns ORDER BY start_date, campaign_id").df()

@@ -153,8 +153,10 @@ def read_customers(con) -> pd.DataFrame:
     return read_frame(con, "SELECT * FROM customers ORDER BY customer_id").set_index("customer_id")
 
 
-def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The clean ``customers`` (indexed by customer id) and ``transactions`` tables.
+def read_clean(con, columns: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clean ``customers`` (indexed by customer id) and ``transactions`` tables (only the
+    ``columns`` a stage uses, if given: ten million rows of the others are not read), the
+    orders by time and order id.
 
     Raises
     ------
@@ -162,4 +164,5 @@ def read_clean(con) -> tuple[pd.DataFrame, pd.DataFrame]:
         When 02_cleaning has not written them yet.
     """
     _require_clean(con, ["customers", "transactions"])
-    return read_customers(con), read_frame(con, "SELECT * FROM transactions ORDER BY order_ts, order_id")
+    select = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+    return read_customers(con), read_frame(con, f"SELECT {select} FROM transactions ORDER BY order_ts, order_id")
