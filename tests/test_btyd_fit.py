@@ -180,3 +180,27 @@ def test_newton_refit_with_one_hessian_converges_or_declines():
     assert np.abs(quartic(y)[1]).max() < 1e-9 and list(cache) == ["q"]
     saddle = lambda x: (x[0] ** 2 - x[1] ** 2, np.array([2 * x[0], -2 * x[1]]))  # noqa: E731
     assert newton_refit(saddle, np.ones(2), {}, "s") is None  # not positive definite: the caller runs L-BFGS-B
+
+
+def test_rows_already_distinct_and_sorted_are_their_own_distinct_rows(monkeypatch):
+    """A bootstrap fits the same distinct rows again with new weights: they come back as they
+    are (index = position), exactly what the factorizing path gives; ties, -0.0 and NaN take
+    that path."""
+    import importlib
+
+    fit = importlib.import_module("dbmlib.models.btyd_fit")
+    rng = np.random.default_rng(0)
+    f, r, T = rng.integers(0, 5, 3000).astype(float), np.round(rng.random(3000) * 3, 1), rng.integers(0, 4, 3000) * 1.0
+    rows, inverse = fit.distinct_rows(f, r, T)
+    assert len(rows[0]) < 1000 and not fit._sorted_distinct([f, r, T])
+    fast, fast_inverse = fit.distinct_rows(*rows)
+    monkeypatch.setattr(fit, "_sorted_distinct", lambda cols: False)
+    slow, slow_inverse = fit.distinct_rows(*rows)
+    for a, b, c in zip(fast, slow, rows):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    np.testing.assert_array_equal(fast_inverse, slow_inverse)
+    monkeypatch.undo()
+    assert fit._sorted_distinct([np.array([0.0, -0.0]), np.array([1.0, 2.0])])  # 0 and -0 tie, then 1 < 2
+    assert not fit._sorted_distinct([np.array([0.0, -0.0]), np.array([1.0, 1.0])])  # the same row twice
+    assert not fit._sorted_distinct([np.array([1.0, np.nan])]) and not fit._sorted_distinct([np.array([2.0, 1.0])])

@@ -43,6 +43,8 @@ def distinct_rows(*columns) -> tuple[list[np.ndarray], np.ndarray]:
     import pandas as pd
 
     cols = [np.asarray(c, float) for c in columns]
+    if _sorted_distinct(cols):  # e.g. a bootstrap's distinct rows, fitted again with new weights
+        return [c.copy() for c in cols], np.arange(len(cols[0]))
     key = np.zeros(len(cols[0]), np.int64)
     for c in cols:
         codes, uniq = pd.factorize(c, sort=True)
@@ -51,6 +53,19 @@ def distinct_rows(*columns) -> tuple[list[np.ndarray], np.ndarray]:
     first = np.empty(inverse.max() + 1 if len(inverse) else 0, np.int64)
     first[inverse[::-1]] = np.arange(len(inverse))[::-1]  # first original row of each
     return [c[first] for c in cols], inverse
+
+
+def _sorted_distinct(cols: list[np.ndarray]) -> bool:
+    """Whether the rows are already distinct and in sorted order (each row above the one
+    before, column by column; NaN never is): then they are their own distinct rows."""
+    n = len(cols[0])
+    if n < 2:
+        return False
+    above, tied = np.zeros(n - 1, bool), np.ones(n - 1, bool)
+    for c in cols:
+        above |= tied & (c[1:] > c[:-1])
+        tied &= c[1:] == c[:-1]
+    return bool(above.all())
 
 
 def compress(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
