@@ -225,20 +225,20 @@ def _match_and_net(con) -> None:
         FROM {_STAGE} s LEFT JOIN _clean_fix f USING (pos)""")
 
 
-def _rows(con, where: str, detail: str = "NULL") -> pd.DataFrame:
-    return read_frame(con, f"SELECT order_id AS key, _source_row AS source_row, {detail} AS detail "
-                           f"FROM {_ROWS} WHERE {where} ORDER BY pos")
-
-
 def _log(con, lg, cfg, has) -> None:
     """The quality log's transaction entries, in the pandas path's order."""
     n, layouts, n_derived, n_cat, n_chan = con.execute(
         f"SELECT count(*), count(DISTINCT layout), count(*) FILTER (derived), count(*) FILTER (cat_missing), "
         f"count(*) FILTER (chan_missing) FROM {_ROWS}").fetchall()[0]
 
+    entries, facts = [], {}  # (rule, action, column, where, detail, detail_sql) in the log's order: one query
+    # reads the rows of them all; a fact (a whole column's rule) keeps its place among them
+
     def add(rule, action, column, where, detail="", detail_sql=None):
-        rows = _rows(con, where, detail_sql or "NULL")
-        lg.add_rows("transactions", rule, action, column, rows, rows["detail"].to_numpy() if detail_sql else detail)
+        entries.append((rule, action, column, where, detail, detail_sql))
+
+    def fact(*args):
+        facts.setdefault(len(entries), []).append(args)
 
     def reject(code):
         rule, column, reason, _ = _REASONS[code - 1]
@@ -250,8 +250,8 @@ def _log(con, lg, cfg, has) -> None:
             "day/month date among other layouts, read the way its file was read (load_log)")
     reject(2)
     if n_derived == n:
-        lg.add_fact("transactions", "amount_from_price", "filled", "amount", n, "no amount column: every "
-                    "line's amount is quantity × unit_price")
+        fact("transactions", "amount_from_price", "filled", "amount", n, "no amount column: every "
+             "line's amount is quantity × unit_price")
     else:
         add("amount_from_price", "filled", "amount", "derived", "quantity × unit_price")
     add("amount_as_text", "changed", "amount", "NOT amount_plain AND NOT derived AND amount IS NOT NULL",
@@ -260,8 +260,7 @@ def _log(con, lg, cfg, has) -> None:
     add("missing_value", "filled", "quantity", "qty_missing", "policy: 1")
     for column, missing, count in (("category", "cat_missing", n_cat), ("channel", "chan_missing", n_chan)):
         if count == n:
-            lg.add_fact("transactions", "column_all_missing", "filled", column, n,
-                        "policy: unknown (no value in the source)")
+            fact("transactions", "column_all_missing", "filled", column, n, "policy: unknown (no value in the source)")
         else:
             add("missing_value", "filled", column, missing, "policy: unknown")
     reject(4)
@@ -273,6 +272,17 @@ def _log(con, lg, cfg, has) -> None:
     reject(7)
     add("return_netted", "merged", "amount", "reason = 0 AND returned_order_id IS NOT NULL",
         detail_sql="'into order ' || returned_order_id")
+    flags = ", ".join(f"coalesce({e[3]}, false) AS _f{i}" for i, e in enumerate(entries))
+    details = "".join(f", {e[5]} AS _d{i}" for i, e in enumerate(entries) if e[5])
+    rows = read_frame(con, f"SELECT order_id AS key, _source_row AS source_row, {flags}{details} FROM {_ROWS} "
+                           f"WHERE {' OR '.join(f'coalesce({e[3]}, false)' for e in entries)} ORDER BY pos")
+    for i, (rule, action, column, _, detail, detail_sql) in enumerate(entries):
+        for args in facts.get(i, []):
+            lg.add_fact(*args)
+        hit = rows[rows[f"_f{i}"].to_numpy(bool)]
+        lg.add_rows("transactions", rule, action, column, hit, hit[f"_d{i}"].to_numpy() if detail_sql else detail)
+    for args in facts.get(len(entries), []):
+        lg.add_fact(*args)
 
 
 def _rejected_rows(con, raw_cols: list[str]) -> pd.DataFrame:
