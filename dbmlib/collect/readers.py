@@ -26,9 +26,12 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..core.errors import InputError
+from ..core.fast_text import arrow_text
 
 __all__ = [
     "COMPRESSION_SUFFIXES",
@@ -60,6 +63,7 @@ _BOMS = [
     (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16", "UTF-16"),
 ]
 _UNSET = object()
+_TEXT = pd.StringDtype("pyarrow")  # what the "string" dtype is: text in Arrow, missing as NA
 _SUPPORTED_TEXT = (f"one of {', '.join(SUPPORTED_SUFFIXES)}, optionally compressed as .gz or "
                    ".bz2 (orders.csv.gz), or a .zip holding one such file")
 
@@ -87,13 +91,71 @@ def is_table_file(path) -> bool:
     return table_suffix(path) is not None and not Path(path).is_dir()
 
 
+#: First or last bytes of a UTF-8 cell that may be (part of) white space ``str.strip`` removes:
+#: the ASCII ones and every byte of a multi-byte character.
+_EDGE_BYTES = np.zeros(256, bool)
+_EDGE_BYTES[[*range(0x09, 0x0E), *range(0x1C, 0x21)]] = True
+_EDGE_BYTES[0x80:] = True
+
+
+def _chunks(col) -> list:
+    return col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+
+
+def _offsets(chunk):
+    """Where each cell of a large_string chunk starts and ends in its data buffer."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int64)[chunk.offset: chunk.offset + len(chunk) + 1]
+    return offsets[:-1], offsets[1:]
+
+
+def no_edge_space(col) -> bool:
+    """Whether no cell of this Arrow large_string text starts or ends with a byte of white space
+    (so ``str.strip`` leaves every cell as it is): a test of two bytes per cell, where
+    stripping copies every cell."""
+    for chunk in _chunks(col):
+        start, end = _offsets(chunk)
+        filled = end > start
+        if not filled.any():
+            continue
+        data = np.frombuffer(chunk.buffers()[2], np.uint8)
+        if _EDGE_BYTES[data[start[filled]]].any() or _EDGE_BYTES[data[end[filled] - 1]].any():
+            return False
+    return True
+
+
+def _stripped_already(col) -> bool:
+    """Whether stripping and emptying blank cells leaves this Arrow large_string text as it is:
+    no cell is empty (missing cells are) and none has white space at an edge."""
+    for chunk in _chunks(col):
+        start, end = _offsets(chunk)
+        empty = end == start
+        if chunk.null_count:
+            empty &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        if empty.any():
+            return False
+    return no_edge_space(col)
+
+
+def large_text(s: pd.Series):
+    """The Arrow large_string text behind a ``string`` Series, or None."""
+    arrow = arrow_text(s) if s.dtype == _TEXT else None
+    return arrow if arrow is not None and pa.types.is_large_string(arrow.type) else None
+
+
+def _as_text_column(s: pd.Series) -> pd.Series:
+    """``s`` as text, stripped, blank cells missing."""
+    arrow = large_text(s)
+    if arrow is not None and _stripped_already(arrow):
+        return s
+    if pd.api.types.is_datetime64_any_dtype(s):
+        s = s.dt.strftime("%Y-%m-%d %H:%M:%S")
+    return s.astype("string").str.strip().replace("", pd.NA)
+
+
 def _as_text_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
-        s = out[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            s = s.dt.strftime("%Y-%m-%d %H:%M:%S")
-        out[col] = s.astype("string").str.strip().replace("", pd.NA)
+        out[col] = _as_text_column(out[col])
     out.columns = [str(c).strip() for c in out.columns]
     return out.reset_index(drop=True)
 
@@ -244,20 +306,19 @@ def _parse_csv_arrow(data: bytes, n_columns: int, delimiter: str) -> pd.DataFram
     """The data rows of UTF-8 CSV bytes read by pyarrow's multi-threaded reader (ten times
     pandas' on large files), every column as text; ``None`` when pyarrow refuses the file (a
     ragged row, a stray quote …), so that pandas' reader reads it or names the problem."""
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(n_columns)]
-    try:
+    try:  # large_string: pandas' text, so no column is cast on the way
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.large_string()),
                                                  null_values=[""], strings_can_be_null=True))
     except (pa.ArrowInvalid, ValueError):
         return None
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return table.to_pandas(types_mapper={pa.large_string(): _TEXT}.get)
 
 
 def _parse_csv(text: str, label: str, delimiter: str) -> pd.DataFrame:
@@ -275,6 +336,25 @@ def _parse_csv(text: str, label: str, delimiter: str) -> pd.DataFrame:
                          expected="comma-separated text with a header row") from None
 
 
+def _first_record(text: str, delimiter: str) -> list[str]:
+    """The first CSV record of ``text`` (the header), read from a prefix that holds it: a
+    reader over the whole text would first copy all of it."""
+    size = 1 << 16
+    while True:
+        part = text[:size]
+        buf = io.StringIO(part, newline="")
+        whole = len(part) == len(text)
+        try:
+            row = next(csv.reader(buf, delimiter=delimiter), [])
+        except csv.Error:
+            if whole:
+                raise
+        else:
+            if whole or buf.tell() < len(part):  # the record ended inside the prefix
+                return row
+        size *= 8
+
+
 def _read_csv(raw: bytes, label: str, delimiter: str, encoding: str) -> pd.DataFrame:
     """Decode, check the header and parse CSV bytes (from a plain or decompressed file)."""
     empty = InputError(label, problem="the file is empty",
@@ -284,7 +364,7 @@ def _read_csv(raw: bytes, label: str, delimiter: str, encoding: str) -> pd.DataF
     text = _decode(raw, label, encoding)
     if not text or text.isspace():
         raise empty
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    header = _first_record(text, delimiter)
     _check_header(header, label, delimiter)
     df = None
     if len(delimiter) == 1 and delimiter not in "\r\n\"":

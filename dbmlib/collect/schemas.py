@@ -24,6 +24,7 @@ from ..core.parsing import (
     parse_integers,
     parse_money,
 )
+from .readers import large_text, no_edge_space
 
 __all__ = ["SOURCES", "SOURCE_ORDER", "SourceSpec", "build_schema"]
 
@@ -74,8 +75,16 @@ def _int_check(minimum: int | None) -> pa.Check:
 
 _FLAG = pa.Check(lambda s: parse_flags(s).notna(), error="a yes/no flag (Y/N, yes/no, true/false, 1/0)",
                  name="flag")
-_NOT_BLANK = pa.Check(lambda s: s.astype("string").str.strip().str.len() > 0,
-                      error="a non-blank value", name="not_blank")
+
+
+def _not_blank(s: pd.Series) -> pd.Series:
+    arrow = large_text(s)
+    if arrow is not None and no_edge_space(arrow):  # nothing to strip (the usual case)
+        return s.str.len() > 0
+    return s.astype("string").str.strip().str.len() > 0
+
+
+_NOT_BLANK = pa.Check(_not_blank, error="a non-blank value", name="not_blank")
 
 
 @dataclass(frozen=True)
