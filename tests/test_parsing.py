@@ -242,3 +242,17 @@ def test_space_class_is_pythons_whitespace_and_keeps_arrow_path():
     assert not s.array._needs_python_regex(f"[{SPACE}]+")  # pandas keeps it in Arrow's RE2
     got = s.str.replace(f"[{SPACE}().\\-]+", " ", regex=True)
     assert got.tolist() == [re.sub(r"[\s().\-]+", " ", v) for v in vals]
+
+
+def test_distinct_cells_are_parsed_as_they_are_with_the_same_result():
+    """``distinct=True`` (a SELECT DISTINCT's cells) skips the look for repeated values; the
+    parsed values are those of the default path, which looks (60,000 cells: above its threshold)."""
+    rng = np.random.default_rng(8)
+    stamps = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.choice(10**8, 60_000, replace=False), unit="s")
+    text = pd.Series(stamps.strftime("%d/%m/%Y %H:%M:%S"), dtype="str")
+    text.iloc[::1000] = "31/02/2024"  # invalid (and now repeated: not distinct, the default path still looks)
+    distinct = text.drop_duplicates()
+    pd.testing.assert_series_equal(parse_dates(distinct, distinct=True), parse_dates(distinct))
+    assert parse_dates(distinct, distinct=True).notna().sum() == len(distinct) - 1
+    money = pd.Series([f"£{v:,.2f}" for v in rng.choice(10**7, 60_000, replace=False) / 100], dtype="str")
+    pd.testing.assert_series_equal(parse_money(money, distinct=True), parse_money(money))

@@ -150,11 +150,13 @@ def recorded_readings(con, raw_table: str) -> dict[str, Reading]:
 
 
 def parse_by_file(frame: pd.DataFrame, column: str, readings: dict[str, Reading], kind: str,
-                  default: Reading) -> pd.Series:
+                  default: Reading, *, distinct: bool = False) -> pd.Series:
     """Parse ``frame[column]`` (``kind`` ``"date"`` or ``"money"``) with the reading of each
-    row's ``_source_file``; rows of files without a recorded reading use ``default``."""
+    row's ``_source_file``; rows of files without a recorded reading use ``default``.
+    ``distinct``: each file's values are distinct already (see :func:`parse_distinct`)."""
     def parse(s: pd.Series, r: Reading) -> pd.Series:
-        return parse_dates(s, **r.date_kwargs) if kind == "date" else parse_money(s, decimal=r.decimal)
+        return (parse_dates(s, **r.date_kwargs, distinct=distinct) if kind == "date"
+                else parse_money(s, decimal=r.decimal, distinct=distinct))
 
     files = frame["_source_file"].astype("string") if "_source_file" in frame else None
     if files is None or not readings or not len(frame):
@@ -187,5 +189,5 @@ def parse_distinct(con, table: str, column: str, kind: str, readings: dict[str, 
         d["value"] = parse_integers(d[column]).astype("float64")
         return d
     readings = recorded_readings(con, table) if readings is None else readings
-    d["value"] = parse_by_file(d, column, readings, kind, default)
+    d["value"] = parse_by_file(d, column, readings, kind, default, distinct=True)  # distinct within each file
     return d

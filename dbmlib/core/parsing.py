@@ -127,11 +127,12 @@ def _from_numeric(text: pd.Series, dayfirst: bool) -> pd.Series:
     return pd.to_datetime(iso, format="%Y-%m-%d %H:%M:%S", errors="coerce").astype("datetime64[us]")
 
 
-def by_distinct(s: pd.Series, parse, *, min_rows: int = 50_000) -> pd.Series:
+def by_distinct(s: pd.Series, parse, *, min_rows: int = 50_000, distinct: bool = False) -> pd.Series:
     """``parse(s)`` computed on the distinct values of ``s`` only and spread back: an export
     repeats its dates and prices (every line of an invoice has the same timestamp), so a
-    large column has far fewer distinct values than cells. Same result as ``parse(s)``."""
-    if len(s) < min_rows:
+    large column has far fewer distinct values than cells. Same result as ``parse(s)``.
+    ``distinct``: the caller knows the values are distinct already (nothing to look for)."""
+    if distinct or len(s) < min_rows:
         return parse(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) > len(s) // 2:
@@ -142,7 +143,8 @@ def by_distinct(s: pd.Series, parse, *, min_rows: int = 50_000) -> pd.Series:
     return pd.Series(values[codes], index=s.index, dtype=parsed.dtype)  # code −1 reads the missing value
 
 
-def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str | None = None) -> pd.Series:
+def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str | None = None,
+                distinct: bool = False) -> pd.Series:
     """Parse text dates in any supported layout to ``datetime64[us]`` (UTC where a cell has
     an offset).
 
@@ -156,13 +158,16 @@ def parse_dates(s: pd.Series, *, dayfirst: bool | None = True, date_format: str 
     date_format : str, optional
         An explicit ``strftime`` layout (e.g. ``"%d %b %Y %H:%M"``); when given, every cell
         is read with it and only with it.
+    distinct : bool, default False
+        The cells are distinct already (e.g. a ``SELECT DISTINCT``): they are parsed as they
+        are, without first looking for repeated values.
 
     Returns
     -------
     Series of datetime64, ``NaT`` where the cell is empty or not a valid date in a
     supported layout (e.g. 31/02/2024 or 2024-13-01).
     """
-    return by_distinct(s, lambda v: _parse_dates(v, dayfirst, date_format))
+    return by_distinct(s, lambda v: _parse_dates(v, dayfirst, date_format), distinct=distinct)
 
 
 def _parse_dates(s: pd.Series, dayfirst: bool | None, date_format: str | None) -> pd.Series:
@@ -260,7 +265,7 @@ _CURRENCY = re.compile(r"^(?P<neg1>-)?\s*(?P<sym>[£$€])?\s*(?P<neg2>-)?\s*(?P
                        r"(?P<code>GBP|USD|EUR)?$", re.IGNORECASE)
 
 
-def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
+def parse_money(s: pd.Series, *, decimal: str = ".", distinct: bool = False) -> pd.Series:
     """Parse amounts written as text to float.
 
     Accepts an optional leading minus or parentheses, one of the currency symbols
@@ -270,7 +275,7 @@ def parse_money(s: pd.Series, *, decimal: str = ".") -> pd.Series:
     """
     if decimal not in {".", ","}:
         raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
-    return by_distinct(s, lambda v: _parse_money(v, decimal))
+    return by_distinct(s, lambda v: _parse_money(v, decimal), distinct=distinct)
 
 
 def _parse_money(s: pd.Series, decimal: str) -> pd.Series:
