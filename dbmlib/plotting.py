@@ -7,6 +7,7 @@ screen readers, and nbconvert has no image without a description to warn about.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -43,6 +44,17 @@ def _finish(fig, ax, title: str, xlabel: str, ylabel: str) -> Figure:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     return fig
+
+
+def _thin(x, y, max_points: int = 4000):
+    """At most ``max_points`` evenly spaced points of a long curve, the first and last kept: a
+    figure a few hundred pixels wide draws the same line from them, where drawing every point of
+    a million-customer curve takes a second or more."""
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) <= max_points:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, max_points).round().astype(np.int64))
+    return x[keep], y[keep]
 
 
 def _figure(ax=None, figsize=(9, 4)):
@@ -131,7 +143,7 @@ def segment_bars(summary: pd.DataFrame, *, ax=None) -> Figure:
 def lorenz(curve: pd.DataFrame, gini_value: float, *, ax=None) -> Figure:
     """Lorenz curve with the line of equality, annotated with the Gini coefficient."""
     fig, ax = _figure(ax, figsize=(5.5, 5))
-    ax.plot(curve["customer_share"], curve["value_share"], label=f"customers (Gini {gini_value:.2f})")
+    ax.plot(*_thin(curve["customer_share"], curve["value_share"]), label=f"customers (Gini {gini_value:.2f})")
     ax.plot([0, 1], [0, 1], ls="--", color="grey", label="equality")
     ax.axvline(0.8, color="grey", lw=0.5)
     ax.set_xlabel("share of customers (lowest value first)")
@@ -336,7 +348,7 @@ def qini_plot(curves: dict[str, pd.DataFrame], *, ax=None) -> Figure:
     fig, ax = _figure(ax, figsize=(6.5, 4.5))
     last = None
     for name, c in curves.items():
-        ax.plot(c["share"], c["qini"], label=name)
+        ax.plot(*_thin(c["share"], c["qini"]), label=name)
         last = c
     if last is not None:
         ax.plot([0, 1], [0, last["qini"].iloc[-1]], ls="--", color="grey", label="random")

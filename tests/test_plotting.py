@@ -88,3 +88,23 @@ def test_uplift_decile_chart_draws_observed_bars_and_the_predicted_line():
     assert [round(p.get_height(), 12) for p in ax.patches] == table["observed_uplift"].round(12).tolist()
     assert np.allclose(ax.lines[0].get_ydata(), table["predicted_uplift"])
     assert table["observed_uplift"].iloc[0] > table["observed_uplift"].iloc[-1]
+
+
+def test_long_curves_are_drawn_from_at_most_4000_points_with_both_ends():
+    """A million-customer Lorenz or Qini curve is drawn from evenly spaced points (first and
+    last kept, every drawn point on the curve); short curves keep every point."""
+    from dbmlib.campaign.uplift import qini_curve
+
+    rng = np.random.default_rng(0)
+    values = rng.gamma(0.5, 100.0, 250_000)
+    curve = segment.lorenz_curve(values)
+    line = plotting.lorenz(curve, segment.gini(values)).axes[0].lines[0]
+    x, y = line.get_xdata(), line.get_ydata()
+    assert len(x) == 4000 and (x[0], y[0]) == (0.0, 0.0) and (x[-1], y[-1]) == (1.0, curve["value_share"].iloc[-1])
+    np.testing.assert_array_equal(np.interp(x, curve["customer_share"], curve["value_share"]), y)  # points of the curve
+    n = 20_000
+    qini = {"model": qini_curve(rng.random(n) < 0.2, rng.integers(0, 2, n), rng.random(n))}
+    drawn = plotting.qini_plot(qini).axes[0].lines[0]
+    assert len(drawn.get_xdata()) == 4000 and drawn.get_ydata()[-1] == qini["model"]["qini"].iloc[-1]
+    small = {"model": qini["model"].head(1000)}
+    assert len(plotting.qini_plot(small).axes[0].lines[0].get_xdata()) == 1000
