@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.fast_text import factorize, positions
-from ..core.grouping import by_codes
+from ..segment.rfm import code_totals
 
 __all__ = [
     "CATEGORICAL",
@@ -59,18 +59,14 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     orders = OrderCodes.of(transactions)
     past = np.flatnonzero((orders.ts < as_of.to_datetime64()) & (orders.customer >= 0))
     cust, n = orders.customer[past], len(orders.customers)
-    buyers = np.flatnonzero(np.bincount(cust, minlength=n))
-    ts = orders.ts[past].view(np.int64)
-    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, cust, ts)
-    np.maximum.at(last, cust, ts)
-    revenue = by_codes(orders.amount[past], cust, n).sum().to_numpy()[buyers].round(2)  # pandas' sum in order, as rfm_table's
+    first, last, count, revenue = code_totals(cust, orders.ts[past].view(np.int64), orders.amount[past], n)
+    buyers = np.flatnonzero(count)
     unit = np.datetime_data(orders.ts.dtype)[0]
     per_ns = int(np.timedelta64(1, unit).astype("timedelta64[ns]").astype(np.int64))
     day = _DAY_NS // per_ns if per_ns <= _DAY_NS else 1
     rfm = pd.DataFrame({
         "first_purchase": first[buyers].view(orders.ts.dtype), "last_purchase": last[buyers].view(orders.ts.dtype),
-        "orders": np.bincount(cust, minlength=n)[buyers].astype("int64"), "revenue": revenue,
+        "orders": count[buyers].astype("int64"), "revenue": revenue[buyers].round(2),
     }, index=pd.Index(orders.customers[buyers], name="customer_id"))
     today = np.datetime64(as_of.normalize().to_datetime64(), unit).astype(np.int64)
     rfm["recency_days"] = (today - (last[buyers] // day) * day) // day

@@ -37,6 +37,7 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_GRID",
     "calibration_and_holdout",
+    "code_totals",
     "lifecycle",
     "rfm_scores",
     "rfm_summary",
@@ -340,6 +341,17 @@ def calibration_and_holdout(transactions: pd.DataFrame, customer_id_col: str = "
 
 
 # ----------------------------------------------------------------- marketing RFM and segments
+def code_totals(code: np.ndarray, ticks: np.ndarray, amount: np.ndarray, n: int):
+    """Per customer code below ``n``, over the rows ``code`` with int64 ``ticks`` and
+    ``amount``: ``(first, last, rows, sum)`` — the first and last tick (the int64 maximum and
+    minimum for a code without rows), the number of rows and the sum of the amounts, pandas'
+    group-by sum in row order (equal to a group-by on the ids to the last bit)."""
+    first, last = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).min)
+    np.minimum.at(first, code, ticks)
+    np.maximum.at(last, code, ticks)
+    return first, last, np.bincount(code, minlength=n), by_codes(amount, code, n).sum().to_numpy()
+
+
 def rfm_table(transactions: pd.DataFrame, as_of=None, *, customer_id_col: str = "customer_id",
               datetime_col: str = "order_ts", amount_col: str = "net_amount") -> pd.DataFrame:
     """The marketing RFM view: days since last order, number of orders, revenue, per customer.
@@ -352,19 +364,15 @@ def rfm_table(transactions: pd.DataFrame, as_of=None, *, customer_id_col: str = 
     as_of = ts.max() if as_of is None else pd.Timestamp(as_of)
     codes, uniques = factorize(transactions[customer_id_col], sort=True)
     keep = ((ts <= as_of).to_numpy() & (codes >= 0))
-    present = np.bincount(codes[keep], minlength=len(uniques)) > 0
-    code = (np.cumsum(present) - 1)[codes[keep]]  # codes of the customers with orders up to as_of
-    n = int(present.sum())
-    ticks, amount = ts.to_numpy()[keep], transactions[amount_col].astype(float).to_numpy()[keep]
-    first = np.full(n, np.iinfo(np.int64).max)
-    last = np.full(n, np.iinfo(np.int64).min)
-    np.minimum.at(first, code, ticks.view(np.int64))
-    np.maximum.at(last, code, ticks.view(np.int64))
+    ticks = ts.to_numpy()[keep]
+    first, last, orders, revenue = code_totals(codes[keep], ticks.view(np.int64),
+                                               transactions[amount_col].astype(float).to_numpy()[keep], len(uniques))
+    present = orders > 0  # the customers with orders up to as_of
     out = pd.DataFrame({
-        "first_purchase": first.view(ticks.dtype),
-        "last_purchase": last.view(ticks.dtype),
-        "orders": np.bincount(code, minlength=n).astype("int64"),
-        "revenue": by_codes(amount, code, n).sum().to_numpy().round(2),
+        "first_purchase": first[present].view(ticks.dtype),
+        "last_purchase": last[present].view(ticks.dtype),
+        "orders": orders[present].astype("int64"),
+        "revenue": revenue[present].round(2),
     }, index=pd.Index(pd.Index(uniques)[present], name=customer_id_col))
     out["recency_days"] = (as_of.normalize() - out["last_purchase"].dt.normalize()).dt.days
     out["tenure_days"] = (as_of.normalize() - out["first_purchase"].dt.normalize()).dt.days
