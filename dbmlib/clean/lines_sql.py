@@ -159,7 +159,7 @@ def _stage(con, cfg, raw_cols, has, test_ids, known_ids) -> None:
     reasons = " ".join(f"WHEN {r[3]} THEN {i + 1}" for i, r in enumerate(_REASONS) if r[3])
     # amounts from quantity × unit price rounded half to even at the cent, as numpy's round(2)
     con.execute(f"""
-        CREATE OR REPLACE TABLE {_STAGE} AS
+        CREATE OR REPLACE TEMP TABLE {_STAGE} AS
         WITH s AS (
             SELECT {pos} AS pos, r.rowid AS rid, r._source_row, r.order_id, r.customer_id, t.ts, t.layout,
                    {col('amount')} IS NULL AND q.value IS NOT NULL AND pr.value IS NOT NULL AS derived,
@@ -218,7 +218,7 @@ def _match_and_net(con) -> None:
                              AS reason
         FROM b LEFT JOIN kept k ON k.order_id = b.ret""")
     con.execute(f"""
-        CREATE OR REPLACE VIEW {_ROWS} AS
+        CREATE OR REPLACE TEMP VIEW {_ROWS} AS
         SELECT s.* EXCLUDE (returned_order_id, reason),
                CASE WHEN f.pos IS NULL THEN s.returned_order_id ELSE f.ret END AS returned_order_id,
                CASE WHEN f.pos IS NULL THEN s.reason ELSE f.reason END AS reason

@@ -80,7 +80,7 @@ def orders_from_lines(con, lines: str, lg) -> tuple[int, int]:
     rounded to the cent half to even (numpy's ``round(2)``). Logs orders whose returns exceed
     the sale and lines grouped; returns the number of orders and of lines merged into them."""
     con.execute(f"""
-        CREATE OR REPLACE TABLE {ORDERS_TABLE} AS
+        CREATE OR REPLACE TEMP TABLE {ORDERS_TABLE} AS
         WITH sale AS (SELECT * FROM {lines} WHERE returned_order_id IS NULL),
              back AS (SELECT returned_order_id AS order_id, sum(amount) AS returned_amount
                       FROM {lines} WHERE returned_order_id IS NOT NULL GROUP BY ALL),
