@@ -20,6 +20,7 @@ import logging
 import os
 import platform
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -411,7 +412,24 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
     """Execute the notebooks in order until one fails; returns its StageError or None.
 
     Each notebook runs between :func:`checkpoint.begin_stage` and ``end_stage``; a failed
-    one is rolled back (:func:`checkpoint.restore`)."""
+    one is rolled back (:func:`checkpoint.restore`). A finished notebook's HTML pages are
+    written on a background thread while the next one runs (a second or two each, on a core
+    the next kernel rarely keeps busy); all of them are in place, or their ``html_error``
+    recorded, when this returns or raises."""
+    exports = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbm-html") as pool:
+        try:
+            return _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say,
+                             lambda entry, *args: exports.append((entry, pool.submit(_export_html, *args))))
+        finally:
+            for entry, done in exports:
+                try:
+                    entry["html"], entry["html_nocode"] = (p.name for p in done.result())
+                except Exception as exc:  # a report export problem must not hide the run's result
+                    entry["html_error"] = str(exc)
+
+
+def _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say, export):
     for nb in notebooks:
         out = run_dir / nb.name
         nb_params, unused = _stage_params(nb, common, stage_params or {})
@@ -446,8 +464,7 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
         if out.exists():
             metrics[nb.stem] = read_metrics(out)
             try:
-                findings = stage_findings(nb.stem, metrics[nb.stem]) if not error else ""
-                entry["html"], entry["html_nocode"] = (p.name for p in _export_html(out, findings))
+                export(entry, out, stage_findings(nb.stem, metrics[nb.stem]) if not error else "")
             except Exception as exc:  # a report export problem must not hide the run's result
                 entry["html_error"] = str(exc)
         if error:
