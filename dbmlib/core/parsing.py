@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fast_text import arrow_text, fullmatch, to_numbers
+from .fast_text import arrow_text, factorize, fullmatch, to_numbers
 
 __all__ = [
     "DATE_FORMATS_HELP",
@@ -134,7 +134,7 @@ def by_distinct(s: pd.Series, parse, *, min_rows: int = 50_000, distinct: bool =
     ``distinct``: the caller knows the values are distinct already (nothing to look for)."""
     if distinct or len(s) < min_rows:
         return parse(s)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = factorize(s, sort=False)  # remembered: the load's checks and its reading look at the same cells
     if len(uniques) > len(s) // 2:
         return parse(s)
     parsed = parse(pd.Series(uniques, dtype=s.dtype))
@@ -244,7 +244,10 @@ def date_order_evidence(columns) -> DateOrder:
     cells = first = second = 0
     examples = [None, None, None]
     for s in columns:
-        counts = _as_text(s).value_counts(sort=False)  # distinct cells and how often each occurs
+        # distinct cells and how often each occurs, trimmed after counting (the column's codes are remembered)
+        codes, uniques = factorize(s.astype("string"), sort=False)
+        counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)))
+        counts = counts.groupby(_as_text(pd.Series(uniques, dtype="string")).to_numpy(object), sort=False).sum()
         text = pd.Series(counts.index, dtype="string")
         m = fullmatch(text, _NUMERIC_RE2)
         if not m.any():
