@@ -145,6 +145,7 @@ def test_write_back_is_idempotent_and_reaches_the_next_run(loop):
     assert {p.name: p.read_bytes() for p in (fb / "CNEXT").iterdir()} == files  # same bytes
     count = lambda q: con.execute(q).fetchall()[0][0]
     assert count("SELECT count(*) FROM transactions") == n_tx + len(purchases)
+    assert count("SELECT count(*) FROM transactions_model") == n_tx + len(purchases)  # the modelling view sees them
     assert count("SELECT count(*) FROM campaign_contacts WHERE campaign_id = 'CNEXT'") == 600
     # the line level gets the response orders too, and the same net revenue as the order level
     assert count("SELECT round(sum(amount), 2) FROM order_lines") == count("SELECT round(sum(net_amount), 2) FROM transactions")

@@ -295,6 +295,29 @@ def test_outliers_one_sided_and_cap_reported(tmp_path):
                                    none.tables["transactions"]["net_amount"])
 
 
+def test_model_copy_is_a_view_capping_at_the_exact_cap(tmp_path):
+    """transactions_model is transactions with net amounts capped at the robust cap, to the
+    last bit; a database an earlier version cleaned (a table of that name) gets the view, and
+    orders written later (the campaign write-back) are capped too."""
+    from dbmlib.core.db import is_view
+
+    result, _ = _heavy_tail(tmp_path)
+    con = result.tables._con
+    cap = result.outliers["cap"]
+    tx, model = result.tables["transactions"], result.tables["transactions_model"]
+    assert is_view(con, "transactions_model") and 0 < cap < 4000.0
+    assert model["net_amount"].tolist() == [min(v, cap) for v in tx["net_amount"]]
+    assert (model["net_amount"] == cap).sum() == 2  # the two large orders, at the cap itself
+    pd.testing.assert_frame_equal(model.drop(columns="net_amount"), tx.drop(columns="net_amount"))
+    con.execute("DROP VIEW transactions_model")
+    con.execute("CREATE TABLE transactions_model AS SELECT * FROM transactions")  # as an earlier version left it
+    clean.clean_database(con)
+    assert is_view(con, "transactions_model")
+    con.execute("INSERT INTO transactions (order_id, customer_id, order_ts, amount, net_amount) "
+                "VALUES ('R1', 'C1', TIMESTAMP '2024-03-01', 9000, 9000)")
+    assert con.execute("SELECT net_amount FROM transactions_model WHERE order_id = 'R1'").fetchall() == [(cap,)]
+
+
 def test_cancellation_without_products_nets_into_latest_order_and_flags_excess(tmp_path):
     bad = Path(__file__).parent / "data" / "bad" / "tx_negative_quantity_not_return.csv"
     con = connect(tmp_path / "n.duckdb")

@@ -9,8 +9,8 @@ the same campaign twice leaves the same rows once):
    every later run — so the next run's RFM, scores and frequency caps see them (the raw
    export files themselves are never touched);
 2. it replaces the campaign's rows in the clean tables of the current database
-   (``campaigns``, ``campaign_contacts``, ``transactions``, ``transactions_model``) in one
-   transaction, so the rest of this run sees them too.
+   (``campaigns``, ``campaign_contacts``, ``transactions`` and so the ``transactions_model``
+   view) in one transaction, so the rest of this run sees them too.
 
 Response purchases get the order id ``<campaign_id>:<customer_id>``.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.db import insert_rows, table_exists, transaction
+from ..core.db import insert_rows, is_view, table_exists, transaction
 from ..core.errors import InputError
 from ..core.io import atomic_write_csv
 from ..core.lineage import touch
@@ -119,7 +119,7 @@ def write_back(con, campaign: dict, contacts: pd.DataFrame, responses: pd.DataFr
                              source_row=pd.NA)
         counts["transactions_replaced"] = _replace(con, "transactions", clean_tx,
                                                    "order_id LIKE ?", [prefix])
-        if table_exists(con, "transactions_model"):
+        if table_exists(con, "transactions_model") and not is_view(con, "transactions_model"):  # an older database
             _replace(con, "transactions_model", clean_tx, "order_id LIKE ?", [prefix])
         written = ["campaigns", "campaign_contacts", "transactions", "transactions_model"]
         if table_exists(con, "order_lines"):  # one line per response order, no product known

@@ -4,7 +4,7 @@
 transaction the clean tables ``customers`` (pseudonymous id + coarse attributes only),
 ``customer_pii`` (personal data, read only by the campaign export), ``customer_id_map``
 (source id → master id, with the key that matched), ``transactions`` (one row per order,
-returns netted), ``transactions_model`` (outliers capped, for modelling), ``campaigns``,
+returns netted), ``transactions_model`` (a view of it with net amounts capped, for modelling), ``campaigns``,
 ``campaign_contacts``, ``quality_log`` (one row per changed/flagged/merged/rejected cell or
 row) and the stage's rows in ``rejects``. A reconciliation (rows in = rows out + rejected +
 merged, per table) must balance or :class:`ReconciliationError` is raised before writing.
@@ -28,7 +28,15 @@ import pandas as pd
 
 from ..collect.conventions import Reading, parse_by_file, recorded_readings
 from ..collect.schemas import SOURCES
-from ..core.db import insert_rows, read_frame, registered, replace_tables, table_exists, transaction
+from ..core.db import (
+    drop_relation,
+    insert_rows,
+    read_frame,
+    registered,
+    replace_tables,
+    table_exists,
+    transaction,
+)
 from ..core.errors import InputError
 from ..core.fast_text import SPACE, fullmatch, isin, lookup
 from ..core.lineage import record_lineage
@@ -569,7 +577,7 @@ def _clean_all(con, cfg, lg, bar, write, in_sql) -> CleanResult:
     products = clean_products(raw_p, readings["raw_products"], cfg.reading)
     if raw_p is not None:
         recon.append(("products", len(raw_p), 0, len(products), 0, 0))
-    _transaction_tables(con, cap)
+    _transaction_tables(con)
     reconciliation = pd.DataFrame(recon, columns=["table", "rows_in", "rows_derived", "rows_out",
                                                   "rows_rejected", "rows_merged"])
     reconciliation["balanced"] = (reconciliation["rows_in"] + reconciliation["rows_derived"]
@@ -590,28 +598,36 @@ def _clean_all(con, cfg, lg, bar, write, in_sql) -> CleanResult:
         len(r) for r in rejects) else pd.DataFrame()
     if write:
         bar.step("write")
-        _write(con, tables, rejects_df)
+        _write(con, tables, rejects_df, cap)
         raw = [t for t in _RAW_TABLES if table_exists(con, t)]
-        record_lineage(con, [*_STAGED, *tables], stage="02_cleaning", inputs=raw)
+        record_lineage(con, [*_STAGED, MODEL_VIEW, *tables], stage="02_cleaning", inputs=raw)
     stored = StoredTables(tables, con if write else None)
     return CleanResult(stored, quality_log, rejects_df, reconciliation, outlier_summary, counts)
 
 
-#: The clean tables built in the database (staging name → final name), never held in memory.
-_STAGED = {"order_lines": LINES_TABLE, "transactions": "_clean_tx", "transactions_model": "_clean_model"}
+#: The clean tables built in the database (final name → staging name), never held in memory.
+_STAGED = {"order_lines": LINES_TABLE, "transactions": "_clean_tx"}
+#: The modelling copy of ``transactions``: a view (net amounts capped), no second ten-million-row table.
+MODEL_VIEW = "transactions_model"
 
 
-def _transaction_tables(con, cap: float) -> None:
-    """``transactions`` (one row per order, by time and order id, outliers flagged) and its
-    modelling copy (net amounts capped at ``cap``) in their staging tables."""
+def _transaction_tables(con) -> None:
+    """``transactions`` (one row per order, by time and order id, outliers flagged) in its
+    staging table."""
     con.execute(f"""
         CREATE OR REPLACE TABLE _clean_tx AS
         SELECT o.order_id, o.customer_id, o.order_ts, o.channel, o.category, o.quantity, o.amount,
                o.returned_amount, o.net_amount, f.order_id IS NOT NULL AS is_outlier, o._source_row AS source_row
         FROM {ORDERS_TABLE} o LEFT JOIN _clean_flags f ON f.order_id = o.order_id
         ORDER BY o.order_ts, o.order_id""")
-    con.execute("CREATE OR REPLACE TABLE _clean_model AS SELECT * REPLACE (least(net_amount, ?) AS net_amount) "
-                "FROM _clean_tx", [float(cap)])  # a scan keeps the table's order
+
+
+def _model_view(con, cap: float) -> None:
+    """``transactions_model``: ``transactions`` with net amounts capped at ``cap`` (in its order;
+    the campaign write-back's orders are capped too). The cap is written as text read back as
+    a DOUBLE, the same number to the last bit (a decimal literal would be a DECIMAL)."""
+    con.execute(f"CREATE VIEW {MODEL_VIEW} AS SELECT * REPLACE (least(net_amount, '{float(cap)!r}'::DOUBLE) "
+                "AS net_amount) FROM transactions")
 
 
 class StoredTables(dict):
@@ -624,7 +640,7 @@ class StoredTables(dict):
         self._con = con
 
     def __missing__(self, name):
-        if name not in _STAGED or self._con is None:
+        if name not in (*_STAGED, MODEL_VIEW) or self._con is None:
             raise KeyError(name)
         return read_frame(self._con, f"SELECT * FROM {name}")
 
@@ -698,13 +714,16 @@ def _clean_campaigns(raw_k, raw_x, cfg, lg, id_map, test_ids, recon, rejects, re
     return campaigns, contacts
 
 
-def _write(con, tables: dict, rejects: pd.DataFrame) -> None:
-    """Replace the clean tables (``order_lines`` from its staging table) and this stage's
-    rejects in one transaction."""
+def _write(con, tables: dict, rejects: pd.DataFrame, cap: float) -> None:
+    """Replace the clean tables (``order_lines`` and ``transactions`` from their staging
+    tables, ``transactions_model`` the view capping at ``cap``) and this stage's rejects in one
+    transaction."""
     with transaction(con):
+        drop_relation(con, MODEL_VIEW)  # a table in a database an earlier version cleaned
         for name, staged in _STAGED.items():
             con.execute(f"DROP TABLE IF EXISTS {name}")
             con.execute(f"ALTER TABLE {staged} RENAME TO {name}")
+        _model_view(con, cap)
         con.execute("ALTER TABLE order_lines RENAME COLUMN _source_row TO source_row")
         for name, df in tables.items():
             with registered(con, "_clean_src", df):

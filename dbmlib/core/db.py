@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 
 from . import config
 
-__all__ = ["connect", "insert_rows", "read_arrow", "read_clean", "read_customers", "read_frame", "registered", "replace_tables",
-           "table_exists", "transaction"]
+__all__ = ["connect", "drop_relation", "insert_rows", "is_view", "read_arrow", "read_clean", "read_customers", "read_frame",
+           "registered", "replace_tables", "table_exists", "transaction"]
 
 
 def connect(db_path=None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -106,6 +106,23 @@ def table_exists(con, table: str) -> bool:
     """Whether the database has a table of that name."""
     return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [table]).fetchall()[0][0])
+
+
+def _kinds(con, name: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
+                                      [name]).fetchall()}
+
+
+def is_view(con, name: str) -> bool:
+    """Whether ``name`` is a view (e.g. ``transactions_model``, which reads ``transactions``)."""
+    return "VIEW" in _kinds(con, name)
+
+
+def drop_relation(con, name: str) -> None:
+    """Drop the table or view ``name``, whichever it is, if there is one (a database built by an
+    earlier version may hold as a table what this one builds as a view)."""
+    for kind in _kinds(con, name):
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
 
 def read_arrow(con, sql: str, params=None) -> pa.Table:
