@@ -173,6 +173,14 @@ def test_features_from_codes_equal_rfm_table_and_channel_shares():
         expected = reference(customers, tx, as_of)
         pd.testing.assert_frame_equal(features_as_of(customers, tx, as_of), expected, check_exact=True)
         pd.testing.assert_frame_equal(features_as_of(customers, codes, as_of), expected, check_exact=True)
+    # the codes remember the customers' rows of the last table asked: another table is looked up afresh
+    other = customers.iloc[::-1].assign(region="west").iloc[:300]
+    for as_of in ("2023-12-31 17:30", "2024-12-01"):
+        expected = reference(other, tx, as_of)
+        assert (expected["region"] == "west").sum() == expected.index.isin(other.index).sum() > 0
+        pd.testing.assert_frame_equal(features_as_of(other, codes, as_of), expected, check_exact=True)
+        pd.testing.assert_frame_equal(features_as_of(customers, codes, as_of), reference(customers, tx, as_of),
+                                      check_exact=True)
 
 
 def test_campaign_rows_equal_the_inner_join_of_features_and_contacts(demo):

@@ -46,6 +46,14 @@ class OrderCodes:
     def of(cls, transactions) -> OrderCodes:
         return transactions if isinstance(transactions, cls) else cls(transactions)
 
+    def rows_in(self, index: pd.Index) -> np.ndarray:
+        """Each customer code's row in the unique ``index`` of the customers (−1: none),
+        remembered for the last index asked: every as-of date looks up the same customers
+        (a hash lookup of a million ids, 0.4 s)."""
+        if getattr(self, "_rows_for", None) is not index:
+            self._rows, self._rows_for = _rows_of(pd.Index(self.customers), index), index
+        return self._rows
+
 
 _DAY_NS = 86_400 * 10**9
 
@@ -80,7 +88,7 @@ def features_as_of(customers: pd.DataFrame, transactions, as_of) -> pd.DataFrame
     names = [str(c) for c in orders.channels[present]]
     for ch in ("web", "store", "catalogue", "phone"):
         rfm[f"share_{ch}"] = shares[:, names.index(ch)] if ch in names else 0.0
-    row = _rows_of(rfm.index, customers.index)  # each buyer's row of the customers (−1: none)
+    row = orders.rows_in(customers.index)[buyers]  # each buyer's row of the customers (−1: none)
     for col_name in CATEGORICAL:
         rfm[col_name] = (pd.Series(customers[col_name].astype("string").array.take(row, allow_fill=True), index=rfm.index)
                          .fillna("unknown") if col_name in customers else "unknown")
