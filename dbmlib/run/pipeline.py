@@ -33,6 +33,7 @@ from ..core.lock import database_lock
 from ..core.metrics import METRIC_MIME, read_metrics, to_jsonable
 from ..core.progress import SCHEDULED_ENV
 from .index import stage_findings, update_latest, write_index
+from .kernels import WarmKernel
 from .sources import database_for, feedback_dir
 
 __all__ = ["RunResult", "check_parameters", "chromium", "declared_parameters", "discover_notebooks",
@@ -118,16 +119,17 @@ def _absolute_paths(values: dict) -> dict:
     return out
 
 
-def _kernel_config():
+def _kernel_config(notebook: Path):
     """Kernels talk to the run over local IPC sockets (in the temporary folder), not TCP: the
-    kernel then has no unencrypted network port to warn about, and nothing listens on one."""
+    kernel then has no unencrypted network port to warn about, and nothing listens on one.
+    Each notebook's kernel has its own socket names: two are alive at once (the next one warms)."""
     import tempfile
 
     from traitlets.config import Config
 
     cfg = Config()
     cfg.KernelManager.transport = "ipc"
-    cfg.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"dbm-kernel-{os.getpid()}")
+    cfg.KernelManager.ip = str(Path(tempfile.gettempdir()) / f"dbm-kernel-{os.getpid()}-{notebook.stem}")
     return cfg
 
 
@@ -416,12 +418,14 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
     written on a background thread while the next one runs (a second or two each, on a core
     the next kernel rarely keeps busy); all of them are in place, or their ``html_error``
     recorded, when this returns or raises."""
-    exports = []
+    exports, warm = [], {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbm-html") as pool:
         try:
             return _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say,
-                             lambda entry, *args: exports.append((entry, pool.submit(_export_html, *args))))
+                             lambda entry, *args: exports.append((entry, pool.submit(_export_html, *args))), warm)
         finally:
+            for kernel_ in warm.values():  # a next notebook that will not run (a failure, Ctrl-C)
+                kernel_.shutdown()
             for entry, done in exports:
                 try:
                     entry["html"], entry["html_nocode"] = (p.name for p in done.result())
@@ -429,8 +433,10 @@ def _run_notebooks(pm, notebooks, run_dir, common, stage_params, kernel, manifes
                     entry["html_error"] = str(exc)
 
 
-def _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say, export):
-    for nb in notebooks:
+def _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, metrics, say, export, warm):
+    """The loop of :func:`_run_notebooks`; ``warm`` holds the next notebook's
+    :class:`~dbmlib.run.kernels.WarmKernel`, started when the one before it starts."""
+    for i, nb in enumerate(notebooks):
         out = run_dir / nb.name
         nb_params, unused = _stage_params(nb, common, stage_params or {})
         entry = {"notebook": nb.name, "parameters": nb_params, "unused_parameters": unused,
@@ -439,10 +445,19 @@ def _run_each(pm, notebooks, run_dir, common, stage_params, kernel, manifest, me
         log.info("[%s] running …", nb.stem)  # the console gets one line per stage, when it ends
         error = None
         checkpoint.begin_stage(common["db_path"], nb.stem)
+        warmed = warm.pop(nb, None)
+        started = warmed.take() if warmed else {}
+        if i + 1 < len(notebooks):
+            following = notebooks[i + 1]
+            warm[following] = WarmKernel(following, kernel, _kernel_config(following), str(following.parent))
         try:
-            pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False,
-                                config=_kernel_config())
+            try:
+                pm.execute_notebook(str(nb), str(out), parameters=nb_params, kernel_name=kernel,
+                                    cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                    config=_kernel_config(nb), **started)
+            finally:  # papermill has stopped it; should anything have kept it alive, it goes before a restore
+                if warmed is not None:
+                    warmed.shutdown()
         except pm.PapermillExecutionError as exc:
             cell, first_line = _source_cell(nb, out, exc.cell_index)
             error = StageError(nb.name, cell, f"{exc.ename}: {exc.evalue}  [cell starts: "
