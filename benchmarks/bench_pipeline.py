@@ -146,12 +146,14 @@ class TreeSampler(threading.Thread):
 
 
 def _attribute(kernels: list[dict], notebooks: list[dict]) -> dict[str, dict]:
-    """Give each kernel to the notebook whose [start, end] (whole seconds) holds its first
-    sighting; kernels that fit none (clock trouble) go to the remaining notebooks in order."""
+    """Give each kernel to the notebook whose [start, end] (whole seconds) holds its last
+    sighting: a kernel ends with its notebook, but starts while the notebook before it runs
+    (`dbm run` warms it). Kernels that fit none (clock trouble) go to the remaining notebooks
+    in order."""
     out: dict[str, dict] = {}
     left = []
-    for k in sorted(kernels, key=lambda k: k["first_seen"]):
-        seen = k["first_seen"].replace(microsecond=0)
+    for k in sorted(kernels, key=lambda k: k["last_seen"]):
+        seen = k["last_seen"].replace(microsecond=0)
         hit = [nb for nb in notebooks if nb["notebook"][:2] not in out
                and dt.datetime.fromisoformat(nb["start"]) <= seen <= dt.datetime.fromisoformat(nb["end"])]
         if hit:
