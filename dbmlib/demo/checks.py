@@ -71,7 +71,9 @@ def cluster_agreement(labels, customer_ids: pd.Index, folder) -> float | None:
     known = groups.notna().to_numpy()
     if not known.any():
         raise ValueError(f"{folder}: the truth file describes none of these customers; check seed and n_customers")
-    return float(adjusted_rand_score(groups[known], pd.Series(labels).to_numpy()[known]))
+    # the groups as integer codes: the same contingency counts, so the same index, without sorting
+    # a million text labels (2.4 s → 0.1 s at 1M customers)
+    return float(adjusted_rand_score(pd.factorize(groups[known])[0], pd.Series(labels).to_numpy()[known]))
 
 
 def recover_truth(folder, transactions: pd.DataFrame, campaigns: pd.DataFrame, observation_end, *,
