@@ -156,8 +156,9 @@ def test_demo_checks_only_for_the_demo(clean_demo, tmp_path):
     ids = truth.index[:400]
     groups = truth.loc[ids, "behaviour_group"]
     assert demo.cluster_agreement(pd.factorize(groups)[0], ids, src) == pytest.approx(1.0)
-    from sklearn.metrics import adjusted_rand_score  # the index on the text groups themselves, to the last bit
+    from sklearn.metrics import adjusted_rand_score
 
+    # the index on the text groups themselves, to the last bit
     labels = np.random.default_rng(5).integers(0, 4, len(truth))
     assert demo.cluster_agreement(labels, truth.index, src) == adjusted_rand_score(truth["behaviour_group"], labels)
     assert demo.uplift_truth_correlation(None, pd.DataFrame(), []) is None

@@ -83,9 +83,15 @@ def _check_pair(treatment, y) -> tuple[np.ndarray, np.ndarray]:
     return t, values.to_numpy(float)
 
 
+def _best_first(score) -> np.ndarray:
+    """Row order by score, highest first, ties (and missing scores, last) in row order: a stable
+    sort of the negated scores, the order of ``np.lexsort((rows, -score))`` in half its time."""
+    return np.argsort(-np.asarray(score, float), kind="stable")
+
+
 def _cumulative(y, treatment, score) -> pd.DataFrame:
     t, y = _check_pair(treatment, y)
-    order = np.lexsort((np.arange(len(y)), -np.asarray(score, float)))  # stable, best first
+    order = _best_first(score)
     t, y = t[order], y[order]
     n_t, n_c = np.cumsum(t), np.cumsum(1 - t)
     r_t, r_c = np.cumsum(y * t), np.cumsum(y * (1 - t))
@@ -142,7 +148,7 @@ def uplift_at_k(y, treatment, score, k: float = 0.3) -> float:
     t, y = _check_pair(treatment, y)
     if not 0 < k <= 1:
         raise ValueError(f"k is a share of customers, 0 < k <= 1, got {k}")
-    top = np.lexsort((np.arange(len(y)), -np.asarray(score, float)))[:max(1, int(np.ceil(k * len(y))))]
+    top = _best_first(score)[:max(1, int(np.ceil(k * len(y))))]
     tt, yy = t[top], y[top]
     if tt.all() or not tt.any():
         return np.nan
@@ -267,6 +273,7 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
     test = isin(X.index.to_series(), test_ids)
     train = X[~test].assign(contacted=t[~test])
     scores = {}
+    held = X[test]  # the held-out rows every model scores
     with StepBar("uplift models", [*UPLIFT_MODELS, "response model"], progress) as bar:
         first_stage = None  # the two-model learner's outcome models are the X-learner's first stage
         for name, method in UPLIFT_MODELS.items():
@@ -274,13 +281,13 @@ def evaluate_models(X: pd.DataFrame, treatment, y, *, kind: str = "gbm", extra_c
             model = campaign_uplift_model(train, y[~test], method=method, learner=kind, seed=seed, max_rows=max_rows,
                                           outcome_models=first_stage if method == "x" else None)
             first_stage = model if method == "t" else first_stage
-            scores[name] = model.predict_uplift(X[test])
+            scores[name] = model.predict_uplift(held)
             if fitted is not None:
                 fitted[name] = model
         bar.step("response model")
         treated = ~test & (t == 1)
         response = PropensityModel(kind, extra_categorical, seed, max_rows).fit(X[treated], y[treated])
-        scores["response model"] = response.predict_proba(X[test])[:, 1]
+        scores["response model"] = response.predict_proba(held)[:, 1]
         bar.close()
     yt, tt = y[test], t[test]
     table = pd.DataFrame({name: {"qini_coefficient": qini_coefficient(yt, tt, s),
