@@ -44,6 +44,28 @@ def import_statements(notebook: Path) -> str:
     return "\n".join(out)
 
 
+def _on_own_thread(method, *args, **kwargs):
+    """Run one of the kernel manager's coroutine methods to its end on a thread of its own (its
+    own event loop): papermill's loop, in the main thread, may still hold the tasks of a
+    notebook a Ctrl-C stopped, which running it again would wake."""
+    from jupyter_core.utils import run_sync
+
+    out, failure = [], []
+
+    def call():
+        try:
+            out.append(run_sync(method)(*args, **kwargs))
+        except Exception as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=call, name="dbm-kernel-call", daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return out[0]
+
+
 class WarmKernel:
     """A kernel for ``notebook`` started at once, on a background thread, which then runs the
     notebook's import statements; :meth:`take` hands its manager to papermill."""
@@ -86,10 +108,8 @@ class WarmKernel:
         and papermill starts a kernel). papermill "creates" the kernel manager from a class
         whose construction returns this one, so it owns it as its own — it stops the kernel
         and its connections when the notebook ends, exactly as for a kernel it started."""
-        from jupyter_core.utils import run_sync
-
         self._thread.join()
-        if self.error is None and run_sync(self.km.is_alive)():
+        if self.error is None and _on_own_thread(self.km.is_alive):
             km = self.km
 
             class _Started(type(km)):
@@ -103,11 +123,9 @@ class WarmKernel:
 
     def shutdown(self) -> None:
         """Stop the kernel (as papermill does after a notebook: asked first, then killed)."""
-        from jupyter_core.utils import run_sync
-
         self._thread.join()
         try:
             if self.km.has_kernel:
-                run_sync(self.km.shutdown_kernel)(now=False)
+                _on_own_thread(self.km.shutdown_kernel, now=False)
         except Exception as exc:  # already gone: nothing to stop
             log.info("warm kernel for %s: %s", self.notebook.name, exc)
