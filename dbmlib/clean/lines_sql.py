@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..collect.conventions import parse_distinct
 from ..collect.schemas import SOURCES
-from ..core.db import read_frame, replace_tables
+from ..core.db import drop_relation, read_frame, replace_tables
 from ..core.fast_text import fullmatch
 from ..core.parsing import date_format_of, parse_integers
 
@@ -68,10 +68,10 @@ class SqlLines:
 def drop_staging(con) -> None:
     """Remove every staging table and view of the cleaning (named ``_clean_…``), whichever
     step created it."""
-    for name, kind in con.execute(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            "WHERE table_name LIKE '\\_clean\\_%' ESCAPE '\\' ORDER BY table_type DESC").fetchall():
-        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+    for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_name LIKE '\\_clean\\_%' ESCAPE '\\' GROUP BY ALL ORDER BY max(table_type) DESC").fetchall():
+        drop_relation(con, name)  # views first
 
 
 def _quote(text: str) -> str:

@@ -102,15 +102,15 @@ def replace_tables(con, tables: dict, *, index: bool = True, stage: str | None =
             record_lineage(con, list(tables), stage=stage, inputs=inputs)
 
 
-def table_exists(con, table: str) -> bool:
-    """Whether the database has a table of that name."""
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [table]).fetchall()[0][0])
-
-
 def _kinds(con, name: str) -> set[str]:
+    """The kinds (``BASE TABLE``, ``LOCAL TEMPORARY``, ``VIEW``) of the relations named ``name``."""
     return {r[0] for r in con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?",
                                       [name]).fetchall()}
+
+
+def table_exists(con, table: str) -> bool:
+    """Whether the database has a table (or view) of that name."""
+    return bool(_kinds(con, table))
 
 
 def is_view(con, name: str) -> bool:
