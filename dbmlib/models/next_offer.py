@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,6 +27,7 @@ from ..core.grouping import by_codes
 from ..segment.baskets import lift_matrix
 from ..segment.margins import item_margin_rates, read_catalogue
 from ..segment.sale_codes import SaleCodes, read_sale_codes, sale_codes
+from .boosting import DistinctRowsClassifier
 from .training_sets import code_positions
 
 __all__ = ["FEATURES", "NextBestOffer", "OfferResult", "evaluate_next_offer", "next_best_offers", "offer_frame",
@@ -249,8 +249,8 @@ class NextBestOffer(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y) -> NextBestOffer:
         """Fit on offer rows; returns self."""
-        self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                                     random_state=self.random_state).fit(X[FEATURES], np.asarray(y))
+        self.model_ = DistinctRowsClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                                             random_state=self.random_state).fit(X[FEATURES], np.asarray(y))
         self.classes_ = self.model_.classes_
         return self
 
