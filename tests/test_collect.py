@@ -236,6 +236,25 @@ def test_monthly_orders_and_coverage_read_each_file_its_own_way(tmp_path):
     assert (cov["first"], cov["last"]) == (pd.Timestamp("2024-01-13"), pd.Timestamp("2024-03-31"))  # 01/13/2024, us.csv
 
 
+def test_shared_parses_give_the_same_summaries_and_parse_each_column_once(tmp_path, monkeypatch):
+    from dbmlib.collect import overview
+
+    (tmp_path / "t.csv").write_text("order_id,customer_id,order_ts,amount,channel\n"
+                                    "1,A,2024-01-13,12.00,web\n2,B,2024-02-02 10:00,4.50,\n3,A,2024-02-20,9.00,web\n")
+    con = duckdb.connect()
+    collect.load_file(con, "transactions", tmp_path / "t.csv")
+    alone = overview.date_coverage(con), overview.orders_per_month(con)
+    calls = []
+    real = overview.parse_distinct
+    monkeypatch.setattr(overview, "parse_distinct", lambda con, *key: calls.append(key) or real(con, *key))
+    parsed = overview.ParsedDistinct(con)
+    pd.testing.assert_frame_equal(overview.date_coverage(con, parsed), alone[0], check_exact=True)
+    pd.testing.assert_frame_equal(overview.orders_per_month(con, parsed), alone[1], check_exact=True)
+    assert calls.count(("raw_transactions", "order_ts", "date")) == 1
+    assert sorted(calls) == sorted(set(calls))  # nothing parsed twice
+    assert alone[1]["orders"].tolist() == [1, 1, 1] and alone[1]["revenue"].sum() == 25.5
+
+
 def test_load_frame_numbers_rows_by_position_whatever_the_index():
     con = duckdb.connect()
     df = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["A", "B", "C"],

@@ -222,3 +222,17 @@ def test_cluster_comment_says_k_silhouette_and_grade_in_words():
     assert "recover the generator's behavioural groups well" in cluster_comment(c, 0.7)
     assert "partly recover" in cluster_comment(c, 0.3)
     assert cluster_comment(c).endswith("No generator truth for this source: the clusters are not graded.")
+
+
+def test_contact_costs_are_exact_decimal_sums_by_customer_id():
+    import duckdb
+
+    from dbmlib.segment.customer_table import contact_costs
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE campaign_contacts (customer_id VARCHAR, contact_cost DOUBLE)")
+    con.execute("INSERT INTO campaign_contacts VALUES ('B', 0.1), ('A', 0.05), ('B', 0.2), ('B', 0.3), ('A', 0.05)")
+    costs = contact_costs(con)
+    assert costs.index.tolist() == ["A", "B"]
+    assert costs.tolist() == [0.1, 0.6]  # doubles added one by one give 0.6000000000000001
+    assert 0.1 + 0.2 + 0.3 != 0.6

@@ -54,11 +54,13 @@ def segment_summary(features: pd.DataFrame, by: str = "segment") -> pd.DataFrame
 
 
 def contact_costs(con) -> pd.Series | None:
-    """Total contact cost per customer from ``campaign_contacts`` (None without campaigns)."""
+    """Total contact cost per customer from ``campaign_contacts`` (None without campaigns), by
+    customer id; added as exact decimals (to the millionth), so no run differs from another in
+    the last digits as sums of doubles on several threads do."""
     if not table_exists(con, "campaign_contacts"):
         return None
-    return con.execute("SELECT customer_id, sum(contact_cost) AS cost FROM campaign_contacts "
-                       "GROUP BY 1").df().set_index("customer_id")["cost"]
+    return con.execute("SELECT customer_id, sum(contact_cost::DECIMAL(38, 6))::DOUBLE AS cost "
+                       "FROM campaign_contacts GROUP BY 1 ORDER BY 1").df().set_index("customer_id")["cost"]
 
 
 def has_demographics(features: pd.DataFrame, columns=("region", "age_band", "income_band")) -> bool:
