@@ -11,8 +11,10 @@ from dbmlib.segment.baskets import (
     association_rules_table,
     basket_matrix,
     category_summary,
+    pair_rules,
     pair_rules_sql,
 )
+from dbmlib.segment.sale_codes import read_sale_codes, sale_codes
 
 BASKETS = {"o1": "AB", "o2": "ABC", "o3": "AC", "o4": "BD", "o5": "ABD", "o6": "C", "o7": "AB", "o8": "CD",
            "o9": "ABC", "o10": "D"}
@@ -354,3 +356,36 @@ def test_order_codes_by_runs_equal_the_codes_of_the_ids(monkeypatch):
     assert module._run_codes(np.array([5, 5, 9, 3], np.uint64), np.zeros(4, bool), 4, 3) is None  # shared hash
     assert module._run_codes(np.array([5, 9, 5], np.uint64), np.zeros(3, bool), 2, 2) is None  # order split
     assert module._run_codes(np.array([5, 5, 9], np.uint64), np.zeros(3, bool), 2, 2).tolist() == [0, 0, 1]
+
+
+@pytest.mark.parametrize("by", ["order", "customer"])
+def test_pair_rules_from_item_bits_equal_the_sql_pair_counts_exactly(by):
+    lines = pd.concat([_lines(), _lines().head(3).assign(order_id=None, customer_id=None),
+                       _lines().head(1).assign(order_id="o99", amount=np.nan)], ignore_index=True)
+    con = duckdb.connect()
+    con.register("order_lines", lines)
+    for min_support, min_lift in [(0.0, 0.0), (0.05, 1.0), (0.3, 0.0)]:
+        want = pair_rules_sql(con, by=by, min_support=min_support, min_lift=min_lift)
+        got = pair_rules(sale_codes(lines), by=by, min_support=min_support, min_lift=min_lift)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+    if by == "order":  # a NaN amount enters no basket on either path: the brute force of the ten orders
+        pd.testing.assert_frame_equal(_keyed(got), _brute_force(0.3 - 1e-12), check_exact=False, rtol=1e-12)
+
+
+def test_pair_rules_equal_sql_on_a_cleaned_demo_and_give_way_above_63_categories(tmp_path):
+    from dbmlib.clean import cleaning
+    from dbmlib.collect import load
+    from dbmlib.demo import make_retail_demo
+
+    con = duckdb.connect()
+    load.load_folder(con, make_retail_demo(tmp_path / "demo", n_customers=600, seed=11), errors="quarantine")
+    cleaning.clean_database(con)
+    codes = read_sale_codes(con)
+    for by, n_rules in [("order", 0), ("customer", 30)]:  # the demo's orders hold one category each
+        want = pair_rules_sql(con, by=by, min_support=0.0, min_lift=0.0)
+        assert len(want) == n_rules
+        pd.testing.assert_frame_equal(pair_rules(codes, by=by, min_support=0.0, min_lift=0.0), want,
+                                      check_dtype=False, check_exact=True)
+    wide = pd.DataFrame({"order_id": [f"o{i // 2}" for i in range(128)], "customer_id": "c",
+                         "category": [f"k{i:02d}" for i in range(64)] * 2, "amount": 1.0, "returned_order_id": None})
+    assert sale_codes(wide).n_items == 64 and pair_rules(sale_codes(wide)) is None  # DuckDB's self-join instead

@@ -22,6 +22,7 @@ from .baskets import (
     category_mix,
     category_summary,
     lift_matrix,
+    pair_rules,
     pair_rules_sql,
 )
 from .margins import item_margin_rates, product_summary, read_catalogue, with_margins
@@ -71,18 +72,21 @@ class ProductAnalysis:
         return ("; ".join(self.skipped) + ".").capitalize() if self.skipped else ""
 
 
-def _rules(con, n_baskets: int, multi: int, *, level: str, by: str, min_support: float, min_lift: float, max_len: int,
-           max_baskets: int, seed: int) -> pd.DataFrame:
+def _rules(con, codes, n_baskets: int, multi: int, *, level: str, by: str, min_support: float, min_lift: float,
+           max_len: int, max_baskets: int, seed: int) -> pd.DataFrame:
     """Rules of one basket level, with their ``basis``: mlxtend on every basket up to
-    ``max_baskets``; beyond, the two-item rules exactly from DuckDB pair counts and the longer
+    ``max_baskets``; beyond, the two-item rules exactly from pair counts (:func:`pair_rules` on
+    the lines' ``codes``, or DuckDB's for more items than it holds) and the longer
     ones (``max_len`` > 2) from mlxtend on a seeded sample of ``max_baskets`` baskets. ``multi``: the
     baskets holding more than one item (where they are the minority, only they are paired)."""
     if n_baskets <= max_baskets:
         rules = association_rules_table(basket_matrix_sql(con, level=level, by=by), min_support=min_support,
                                         min_lift=min_lift, max_len=max_len)
         return rules.assign(basis=f"all {n_baskets:,} {by}s")
-    pairs = pair_rules_sql(con, level=level, by=by, min_support=min_support, min_lift=min_lift,
-                           multi_only=2 * multi < n_baskets)
+    pairs = pair_rules(codes, by=by, min_support=min_support, min_lift=min_lift)
+    if pairs is None:  # too many items to hold a basket in one integer
+        pairs = pair_rules_sql(con, level=level, by=by, min_support=min_support, min_lift=min_lift,
+                               multi_only=2 * multi < n_baskets)
     pairs = pairs.assign(basis=f"all {n_baskets:,} {by}s (pair counts)")
     if max_len <= 2:
         return pairs
@@ -132,7 +136,7 @@ def product_analysis(con, *, min_support: float = 0.01, min_lift: float = 1.2, l
     out.customer_lift = lift_matrix(codes)
     for by in ("order", "customer"):
         n_baskets, multi = basket_counts(codes, level, by)
-        rules = _rules(con, n_baskets, multi, level=level, by=by, min_support=min_support, min_lift=min_lift,
+        rules = _rules(con, codes, n_baskets, multi, level=level, by=by, min_support=min_support, min_lift=min_lift,
                        max_len=max_len, max_baskets=max_baskets, seed=seed)
         setattr(out, f"{by}_rules", rules)
         if rules.empty:
