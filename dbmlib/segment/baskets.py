@@ -243,12 +243,10 @@ def pair_rules(codes, *, by: str = "order", min_support: float = 0.01, min_lift:
     if k > MAX_BIT_ITEMS:
         return None
     keys, _ = _basket_items(codes, by)
-    if not len(keys):
-        keys = np.zeros(0, np.int64)
     basket, item = keys // max(k, 1), (keys % max(k, 1)).astype(np.uint64)
-    starts = np.flatnonzero(np.r_[True, basket[1:] != basket[:-1]]) if len(keys) else np.zeros(0, np.int64)
-    bits = np.left_shift(np.uint64(1), item)
-    sets = np.add.reduceat(bits, starts) if len(keys) else bits  # a basket's distinct items: sum = union
+    sets = np.left_shift(np.uint64(1), item)  # each key's item as a bit
+    if len(keys):  # one set per basket: its distinct items' bits add up to their union
+        sets = np.add.reduceat(sets, np.flatnonzero(np.r_[True, basket[1:] != basket[:-1]]))
     kinds, baskets = np.unique(sets, return_counts=True)
     has = ((kinds[:, None] >> np.arange(k, dtype=np.uint64)) & np.uint64(1)).astype(np.float64)
     single = (has * baskets[:, None]).sum(axis=0).astype(np.int64)
